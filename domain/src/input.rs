@@ -1,0 +1,166 @@
+//! Accepted inputs: what the log stores and what processors fold.
+
+use std::borrow::Cow;
+
+use crate::{EngagementFact, FactId, Timestamp};
+
+/// The envelope an input arrived in (DESIGN §3), kept for auditors and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Envelope {
+    /// A bare EventBridge event.
+    EventBridge,
+    /// A bare SES record (`eventType` or `notificationType`).
+    SesRecord,
+    /// An SNS HTTP/email-json notification whose `Message` holds an SES record.
+    SnsNotification,
+    /// One `Records[]` entry of a Lambda SNS event.
+    LambdaSnsRecord,
+    /// One `Records[]` entry of a Lambda Kinesis event; `raw` is the decoded `data`.
+    LambdaKinesisRecord,
+}
+
+impl Envelope {
+    /// A short stable name (`eventbridge`, `ses`, `sns`, `lambda-sns`, `lambda-kinesis`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Envelope::EventBridge => "eventbridge",
+            Envelope::SesRecord => "ses",
+            Envelope::SnsNotification => "sns",
+            Envelope::LambdaSnsRecord => "lambda-sns",
+            Envelope::LambdaKinesisRecord => "lambda-kinesis",
+        }
+    }
+}
+
+/// One accepted input: its verbatim JSON, the envelope it came in, and what it says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input<'a> {
+    /// The input's original JSON, verbatim. For a Lambda SNS record this is the `Records[i]`
+    /// object; for a Lambda Kinesis record, the decoded `data`. Parsing `raw` again with
+    /// [`crate::parse_input`] yields the same input.
+    pub raw: Cow<'a, str>,
+    pub envelope: Envelope,
+    pub body: InputBody<'a>,
+}
+
+/// What an input says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputBody<'a> {
+    /// SES facts, one per recipient (an SES record, possibly inside SNS or EventBridge).
+    Ses(Vec<EngagementFact<'a>>),
+    /// An application's own EventBridge event (`customer.created`, …).
+    App(AppEvent<'a>),
+    /// An event mailshot itself wrote: an operator's command or a reactor's outcome.
+    System(SystemEvent),
+}
+
+/// An application event from EventBridge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppEvent<'a> {
+    /// The EventBridge `id`.
+    pub event_id: Cow<'a, str>,
+    /// Identity: [`FactId::of_event_id`] of `event_id`.
+    pub id: FactId,
+    pub source: Cow<'a, str>,
+    pub detail_type: Cow<'a, str>,
+    /// The event's `time`.
+    pub time: Timestamp,
+    /// `detail.email`, normalised, when the detail carries one.
+    pub email: Option<String>,
+    /// The `detail` object as JSON text.
+    pub detail: Cow<'a, str>,
+}
+
+/// An event that mailshot wrote itself, as an EventBridge-shaped input with a `mailshot.*`
+/// source, so that it is logged, deduplicated and traced like every other input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SystemEvent {
+    /// The EventBridge `id`.
+    pub event_id: String,
+    /// Identity: [`FactId::of_event_id`] of `event_id`.
+    pub id: FactId,
+    pub time: Timestamp,
+    /// The subscriber concerned, normalised.
+    pub email: String,
+    pub action: SystemAction,
+}
+
+/// The `detail-type`s mailshot writes, with their `detail`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SystemAction {
+    /// `suppression.removed` (source `mailshot.admin`): an operator lifts a suppression.
+    SuppressionRemoved { reason: String },
+    /// `subscriber.unsubscribed`: a valid unsubscribe token was presented.
+    SubscriberUnsubscribed { via: String },
+    /// `subscriber.upserted`: a reactor mapped an app event onto a subscriber profile.
+    SubscriberUpserted {
+        first_name: Option<String>,
+        attributes: serde_json::Value,
+    },
+    /// `email.sent`: a reactor sent an email.
+    EmailSent {
+        template_key: String,
+        sequence_id: String,
+        subject: String,
+        ses_message_id: String,
+        trigger_event_id: String,
+    },
+    /// `email.skipped`: a reactor decided not to send, with why.
+    EmailSkipped {
+        template_key: String,
+        reason: String,
+        trigger_event_id: String,
+    },
+    /// `sequence.started`: a reactor started a Step Functions execution.
+    SequenceStarted {
+        sequence_id: String,
+        execution_arn: String,
+        trigger_event_id: String,
+    },
+    /// `executions.stopped`: a reactor stopped the subscriber's executions.
+    ExecutionsStopped {
+        execution_arns: Vec<String>,
+        reason: String,
+    },
+}
+
+impl SystemAction {
+    /// The EventBridge `detail-type` of this action.
+    pub fn detail_type(&self) -> &'static str {
+        match self {
+            SystemAction::SuppressionRemoved { .. } => "suppression.removed",
+            SystemAction::SubscriberUnsubscribed { .. } => "subscriber.unsubscribed",
+            SystemAction::SubscriberUpserted { .. } => "subscriber.upserted",
+            SystemAction::EmailSent { .. } => "email.sent",
+            SystemAction::EmailSkipped { .. } => "email.skipped",
+            SystemAction::SequenceStarted { .. } => "sequence.started",
+            SystemAction::ExecutionsStopped { .. } => "executions.stopped",
+        }
+    }
+}
+
+impl Input<'_> {
+    /// The identities this input carries: one per SES fact, or the event id.
+    pub fn identities(&self) -> Vec<FactId> {
+        match &self.body {
+            InputBody::Ses(facts) => facts.iter().map(|f| f.id).collect(),
+            InputBody::App(app) => vec![app.id],
+            InputBody::System(sys) => vec![sys.id],
+        }
+    }
+
+    /// The subscriber this input concerns first (the Kinesis partition key), else the event id.
+    pub fn partition_key(&self) -> String {
+        match &self.body {
+            InputBody::Ses(facts) => facts
+                .first()
+                .map(|f| f.email.clone())
+                .unwrap_or_default(),
+            InputBody::App(app) => app
+                .email
+                .clone()
+                .unwrap_or_else(|| app.event_id.clone().into_owned()),
+            InputBody::System(sys) => sys.email.clone(),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! A deterministic, seeded generator of realistic mailshot traffic (NDJSON lines).

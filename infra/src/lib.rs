@@ -1,0 +1,2 @@
+//! Adapters and entry points of mailshot: the embedded segment log and LMDB store, the AWS
+//! adapters, the CLI and the MCP server. The core crates see only traits; this crate wires them.

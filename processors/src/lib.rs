@@ -1,0 +1,1 @@
+//! Pure folds from log records to projection changes.

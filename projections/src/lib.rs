@@ -1,0 +1,1 @@
+//! Projection rows, keys, the store traits and the query contract of mailshot.

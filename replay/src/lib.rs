@@ -1,0 +1,1 @@
+//! Rebuilding projections from the log, backfilling new ones, and verifying digests.
