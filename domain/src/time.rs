@@ -133,6 +133,19 @@ impl Day {
         Some(Day(days_from_civil(y as i64, m, d) as i32))
     }
 
+    /// The day of a proleptic Gregorian date, or `None` when the month or day is out of range.
+    pub fn from_civil(year: i32, month: u32, day: u32) -> Option<Day> {
+        let leap_year = year.rem_euclid(4) == 0 && (year.rem_euclid(100) != 0 || year.rem_euclid(400) == 0);
+        let max = match month {
+            2 if leap_year => 29,
+            m => days_in_month(2001, m),
+        };
+        if !(1..=12).contains(&month) || day < 1 || day > max {
+            return None;
+        }
+        Some(Day(days_from_civil(i64::from(year), month, day) as i32))
+    }
+
     /// `(year, month, day)` of this day.
     pub fn civil(self) -> (i32, u32, u32) {
         let (y, m, d) = civil_from_days(i64::from(self.0));

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `mailshot` command: thin glue over the library (see `mailshot --help`).
+
+fn main() -> std::process::ExitCode {
+    mailshot_infra::cli::main()
+}

@@ -1,0 +1,242 @@
+//! The command line (DESIGN §5): every query command prints exactly the contract's JSON under
+//! `--json`, and a readable table without it.
+
+mod bench;
+mod demo;
+mod query;
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mailshot_domain::workload::{Generator, WorkloadConfig};
+use mailshot_projections::Projection;
+use serde_json::json;
+
+use crate::embedded::{LineSource, Writer, rebuild, verify};
+
+/// mailshot: the event-sourced engagement log of an email-sequence system.
+#[derive(Debug, Parser)]
+#[command(name = "mailshot", version, about)]
+pub struct Cli {
+    /// The data dir of the embedded runtime.
+    #[arg(long, global = true, default_value = "./mailshot-data")]
+    pub data: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest NDJSON inputs (`-` = stdin); prints {"inputs","accepted","duplicates","rejected"}.
+    Ingest {
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Delivery stats over a date range and scope.
+    Stats {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        template: Option<String>,
+        #[arg(long)]
+        sequence: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Events of a subscriber, template or sequence, newest first.
+    Events {
+        /// `subscriber`, `template` or `sequence`.
+        kind: String,
+        /// The email, template key or sequence id.
+        key: String,
+        #[arg(long = "type")]
+        event_type: Option<String>,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        limit: Option<u64>,
+        #[arg(long)]
+        next: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A subscriber's profile, suppression, executions and recent sends.
+    Subscriber {
+        email: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A subscriber's whole history from the log, with the state change each input caused.
+    Trace {
+        email: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Suppressed subscribers and their causes.
+    Suppressed {
+        #[arg(long)]
+        limit: Option<u64>,
+        #[arg(long)]
+        next: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lift a subscriber's suppression (appends a `suppression.removed` admin input).
+    Unsuppress {
+        email: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Click stats per link.
+    Links {
+        #[arg(long)]
+        template: Option<String>,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild one projection (or all) from the log, then swap it in atomically.
+    Replay {
+        #[arg(long)]
+        projection: Option<String>,
+    },
+    /// Rebuild every projection into scratch space and compare digests with the live ones.
+    Verify,
+    /// Write a deterministic workload as NDJSON on stdout.
+    Gen {
+        #[arg(long)]
+        inputs: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Generate a realistic month of traffic, ingest it and show what the queries answer.
+    Demo {
+        #[arg(long, default_value_t = 60_000)]
+        inputs: u64,
+    },
+    /// Measure ingest, query and replay on N generated inputs in a scratch data dir.
+    Bench {
+        #[arg(long, default_value_t = 100_000)]
+        inputs: u64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line; errors are printed as one line on stderr.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mailshot: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let data = cli.data;
+    match cli.command {
+        Command::Ingest { files } => {
+            let sources: Vec<LineSource> = files.iter().map(|f| LineSource::parse(f)).collect();
+            let mut writer = Writer::open(&data)?;
+            let summary = writer.ingest(
+                &sources,
+                |r| eprintln!("{}:{}: rejected: {}", r.source, r.line, r.reason),
+                |_| {},
+            )?;
+            println!("{}", serde_json::to_string(&summary)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stats { from, to, template, sequence, json } => query::run(
+            &data,
+            "get_delivery_stats",
+            json!({"startDate": from, "endDate": to, "templateKey": template, "sequenceId": sequence}),
+            json,
+        ),
+        Command::Events { kind, key, event_type, from, to, limit, next, json } => {
+            let (tool, arg) = match kind.as_str() {
+                "subscriber" => ("get_subscriber_events", "email"),
+                "template" => ("get_template_events", "templateKey"),
+                "sequence" => ("get_sequence_events", "sequenceId"),
+                other => anyhow::bail!("events: unknown kind {other:?}: expected subscriber, template or sequence"),
+            };
+            let mut args = json!({"eventType": event_type, "startDate": from, "endDate": to,
+                                  "limit": limit, "nextToken": next});
+            args[arg] = json!(key);
+            query::run(&data, tool, args, json)
+        }
+        Command::Subscriber { email, json } => query::run(&data, "get_subscriber", json!({"email": email}), json),
+        Command::Trace { email, json } => query::run(&data, "trace_subscriber", json!({"email": email}), json),
+        Command::Suppressed { limit, next, json } => {
+            query::run(&data, "list_suppressed", json!({"limit": limit, "nextToken": next}), json)
+        }
+        Command::Links { template, from, to, json } => query::run(
+            &data,
+            "get_link_stats",
+            json!({"templateKey": template, "startDate": from, "endDate": to}),
+            json,
+        ),
+        Command::Unsuppress { email, reason } => query::unsuppress(&data, &email, &reason),
+        Command::Replay { projection } => {
+            let projections = match projection {
+                Some(name) => vec![name.parse::<Projection>().map_err(anyhow::Error::msg)?],
+                None => Projection::ALL.to_vec(),
+            };
+            let writer = Writer::open(&data)?;
+            let started = std::time::Instant::now();
+            let records = rebuild(&writer, &projections)?;
+            let names: Vec<_> = projections.iter().map(|p| p.name()).collect();
+            eprintln!("replayed {} in {:.1}s", names.join(", "), started.elapsed().as_secs_f64());
+            println!("{}", json!({"projections": names, "records": records}));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify => {
+            let writer = Writer::open(&data)?;
+            let reports = verify(&writer)?;
+            let mut ok = true;
+            for r in &reports {
+                if r.matches {
+                    eprintln!("{}: ok ({} rows, digest {})", r.projection, r.rows, r.live_digest);
+                } else {
+                    ok = false;
+                    eprintln!(
+                        "{}: MISMATCH: live {} rebuilt {}; first differing key {}",
+                        r.projection,
+                        r.live_digest,
+                        r.rebuilt_digest,
+                        r.first_difference.as_deref().unwrap_or("?")
+                    );
+                }
+            }
+            println!("{}", serde_json::to_string(&reports)?);
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Gen { inputs, seed } => {
+            use std::io::Write;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            for line in Generator::new(WorkloadConfig::new(inputs, seed)) {
+                out.write_all(line.as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { inputs } => demo::run(&data, inputs),
+        Command::Bench { inputs, seed, json } => bench::run(inputs, seed, json),
+    }
+}

@@ -1,0 +1,87 @@
+//! Readable tables for people (the `--json` output is the contract; this is not).
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Renders a query answer for a terminal.
+pub fn human(tool: &str, answer: &Value) -> String {
+    let mut out = String::new();
+    match tool {
+        "get_delivery_stats" => {
+            let p = &answer["period"];
+            let _ = writeln!(out, "period      {} .. {}", s(&p["startDate"]), s(&p["endDate"]));
+            if let Some(counts) = answer["counts"].as_object() {
+                for (k, v) in counts {
+                    let _ = writeln!(out, "{k:<18} {v:>10}");
+                }
+            }
+            let _ = writeln!(out, "{:<18} {:>10}", "unique opens", s(&answer["unique"]["open"]));
+            let _ = writeln!(out, "{:<18} {:>10}", "unique clicks", s(&answer["unique"]["click"]));
+            if let Some(rates) = answer["rates"].as_object() {
+                for (k, v) in rates {
+                    let _ = writeln!(out, "{:<18} {:>9.2}%", format!("{k} rate"), v.as_f64().unwrap_or(0.0) * 100.0);
+                }
+            }
+            let _ = writeln!(out, "{:<18} {:>10}", "total", s(&answer["total"]));
+        }
+        "get_subscriber_events" | "get_template_events" | "get_sequence_events" => {
+            let _ = writeln!(out, "{:<25} {:<17} {:<32} {:<22} subject", "timestamp", "type", "email", "template");
+            for item in answer["items"].as_array().into_iter().flatten() {
+                let _ = writeln!(
+                    out,
+                    "{:<25} {:<17} {:<32} {:<22} {}",
+                    s(&item["timestamp"]),
+                    s(&item["eventType"]),
+                    s(&item["email"]),
+                    s(&item["templateKey"]),
+                    s(&item["subject"])
+                );
+            }
+            if !answer["nextToken"].is_null() {
+                let _ = writeln!(out, "more: --next {}", s(&answer["nextToken"]));
+            }
+        }
+        "list_suppressed" => {
+            let _ = writeln!(out, "{:<34} {:<10} {:<10} {:<25} offset", "email", "reason", "bounce", "at");
+            for item in answer["items"].as_array().into_iter().flatten() {
+                let _ = writeln!(
+                    out,
+                    "{:<34} {:<10} {:<10} {:<25} {}",
+                    s(&item["email"]),
+                    s(&item["reason"]),
+                    s(&item["bounceType"]),
+                    s(&item["at"]),
+                    s(&item["offset"])
+                );
+            }
+            if !answer["nextToken"].is_null() {
+                let _ = writeln!(out, "more: --next {}", s(&answer["nextToken"]));
+            }
+        }
+        "trace_subscriber" => {
+            let _ = writeln!(out, "trace of {}", s(&answer["email"]));
+            for item in answer["items"].as_array().into_iter().flatten() {
+                let _ = writeln!(out, "#{:<8} {:<14} {}", s(&item["offset"]), s(&item["envelope"]), s(&item["summary"]));
+            }
+        }
+        "get_link_stats" => {
+            let _ = writeln!(out, "{:>7} {:>7}  {:<22} url", "clicks", "unique", "template");
+            for l in answer["links"].as_array().into_iter().flatten() {
+                let _ = writeln!(out, "{:>7} {:>7}  {:<22} {}", s(&l["clicks"]), s(&l["uniqueClicks"]), s(&l["templateKey"]), s(&l["url"]));
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "{}", serde_json::to_string_pretty(answer).unwrap_or_default());
+        }
+    }
+    out
+}

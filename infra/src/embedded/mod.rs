@@ -1,0 +1,113 @@
+//! The embedded runtime (DESIGN §2): a data dir holding the segment log, the LMDB projection
+//! store and the quarantine. One process writes (it holds the log's lock); any number of
+//! processes read the projections at the same time.
+
+mod catch_up;
+mod ingest;
+mod rebuild;
+
+use std::path::{Path, PathBuf};
+
+use mailshot_projections::Projection;
+
+use crate::log::{LogError, LogOptions, SegmentLog};
+use crate::quarantine::{Quarantine, QuarantineError};
+use crate::store::{LmdbStore, StoreError};
+
+pub use catch_up::catch_up;
+pub use ingest::{IngestSummary, LineSource};
+pub use rebuild::{VerifyReport, rebuild, verify};
+
+/// Errors of the embedded runtime: every one names the data dir part that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Quarantine(#[from] QuarantineError),
+    #[error("{0}")]
+    Fold(String),
+    #[error("reading {path}: {reason}")]
+    Input { path: String, reason: String },
+}
+
+/// A data dir opened for writing: the single writer of its log.
+pub struct Writer {
+    pub(crate) dir: PathBuf,
+    pub log: SegmentLog,
+    pub store: LmdbStore,
+    pub(crate) quarantine: Quarantine,
+}
+
+/// Records folded per store transaction during catch-up and rebuilds.
+pub(crate) const FOLD_BATCH: usize = 4096;
+
+impl Writer {
+    /// Opens `dir` as its writer: takes the log lock, recovers a torn log tail, rebuilds any
+    /// projection whose fold version changed (or that is new), and catches every projection
+    /// up with the log.
+    pub fn open(dir: &Path) -> Result<Writer, EmbeddedError> {
+        std::fs::create_dir_all(dir).map_err(|e| EmbeddedError::Input {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let log = SegmentLog::open(dir, LogOptions::default())?;
+        let store = LmdbStore::open(dir)?;
+        let quarantine = Quarantine::open(dir)?;
+        let writer = Writer { dir: dir.to_path_buf(), log, store, quarantine };
+        for p in Projection::ALL {
+            let progress = writer.store.progress(p, false)?;
+            let stale = progress.version != Some(p.version());
+            let has_history = writer.log.end_offset()? > 0;
+            if stale && (progress.checkpoint.is_some() || has_history) {
+                eprintln!(
+                    "projection {p}: stored version {:?}, code version {}: rebuilding from the log",
+                    progress.version,
+                    p.version()
+                );
+                rebuild(&writer, &[p])?;
+            }
+        }
+        catch_up(&writer.log, &writer.store)?;
+        Ok(writer)
+    }
+
+    /// The data dir.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// A data dir opened for reading only: never blocks or is blocked by the writer.
+pub struct Reader {
+    pub log: SegmentLog,
+    pub store: LmdbStore,
+}
+
+impl Reader {
+    /// Opens `dir` for queries. Fails if the data dir has no store yet.
+    pub fn open(dir: &Path) -> Result<Reader, EmbeddedError> {
+        if !dir.join("store").is_dir() {
+            return Err(EmbeddedError::Input {
+                path: dir.display().to_string(),
+                reason: "no mailshot data here (run `mailshot ingest` or `mailshot demo` first)".into(),
+            });
+        }
+        Ok(Reader { log: SegmentLog::open_read_only(dir)?, store: LmdbStore::open(dir)? })
+    }
+}
+
+/// Borrowed log and snapshot, for queries inside the writer's own process.
+pub struct ReaderView<'a> {
+    pub log: &'a SegmentLog,
+    pub snapshot: &'a crate::store::Snapshot<'a>,
+}
+
+impl ReaderView<'_> {
+    /// The audit trace of `email`.
+    pub fn trace(&self, email: &str) -> Result<serde_json::Value, mailshot_replay::TraceError> {
+        mailshot_replay::trace(self.log, self.snapshot, email)
+    }
+}

@@ -1,0 +1,312 @@
+//! The embedded projection store: one LMDB environment (`<data dir>/store`), readable from
+//! other processes while one process writes.
+//!
+//! Each projection owns a few tables, and each table exists twice (slots `a` and `b`). The
+//! `meta` table says which slot of each projection is live. A rebuild fills the other slot
+//! while the live one keeps answering, then flips the slot in one transaction: readers in any
+//! process see either the old projection or the new one, never a mix. The `ids` table is the
+//! log's dedup index (fact identity → offset), not a projection.
+
+mod keys;
+mod reader;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+use heed::types::Bytes;
+use heed::{Database, Env, EnvOpenOptions, RoTxn, RwTxn};
+use mailshot_domain::log::Offset;
+use mailshot_projections::Projection;
+
+pub use reader::Snapshot;
+pub use writer::BatchWriter;
+
+/// Errors of the embedded store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("projection store {path}: {source}")]
+    Lmdb {
+        path: PathBuf,
+        #[source]
+        source: heed::Error,
+    },
+    #[error("projection store {path}: {reason}")]
+    Io { path: PathBuf, reason: String },
+    #[error("corrupt row in table {table}: {reason}")]
+    Corrupt { table: &'static str, reason: String },
+}
+
+pub(crate) type Db = Database<Bytes, Bytes>;
+
+/// The tables of the projections; each exists in slot `a` and slot `b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Table {
+    Events,
+    TemplateIndex,
+    SequenceIndex,
+    Subscribers,
+    Suppressed,
+    History,
+    Rollups,
+    Engagement,
+    Links,
+    LinkFirst,
+}
+
+impl Table {
+    /// Every table.
+    pub const ALL: [Table; 10] = [
+        Table::Events,
+        Table::TemplateIndex,
+        Table::SequenceIndex,
+        Table::Subscribers,
+        Table::Suppressed,
+        Table::History,
+        Table::Rollups,
+        Table::Engagement,
+        Table::Links,
+        Table::LinkFirst,
+    ];
+
+    /// The table's name (without slot).
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Events => "events",
+            Table::TemplateIndex => "template_index",
+            Table::SequenceIndex => "sequence_index",
+            Table::Subscribers => "subscribers",
+            Table::Suppressed => "suppressed",
+            Table::History => "history",
+            Table::Rollups => "rollups",
+            Table::Engagement => "first_engagement",
+            Table::Links => "links",
+            Table::LinkFirst => "link_first_click",
+        }
+    }
+
+    /// The projection this table belongs to.
+    pub fn projection(self) -> Projection {
+        match self {
+            Table::Events | Table::TemplateIndex | Table::SequenceIndex => Projection::Events,
+            Table::Subscribers | Table::Suppressed | Table::History => Projection::Subscribers,
+            Table::Rollups | Table::Engagement => Projection::Rollups,
+            Table::Links | Table::LinkFirst => Projection::Links,
+        }
+    }
+
+    /// The tables of one projection.
+    pub fn of(projection: Projection) -> impl Iterator<Item = Table> {
+        Table::ALL.into_iter().filter(move |t| t.projection() == projection)
+    }
+}
+
+/// Which of the two copies of a projection's tables.
+pub type Slot = usize;
+
+/// The embedded store. Cheap to clone (the environment is reference-counted).
+#[derive(Clone)]
+pub struct LmdbStore {
+    env: Env,
+    path: PathBuf,
+    meta: Db,
+    ids: Db,
+    tables: [[Db; 10]; 2],
+}
+
+/// 1 TiB of address space: LMDB maps the file but only uses what it writes.
+const MAP_SIZE: usize = 1 << 40;
+
+impl LmdbStore {
+    /// Opens (creating if needed) the store in `<data_dir>/store`.
+    pub fn open(data_dir: &Path) -> Result<LmdbStore, StoreError> {
+        let path = data_dir.join("store");
+        std::fs::create_dir_all(&path).map_err(|e| StoreError::Io {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let lmdb = |source| StoreError::Lmdb { path: path.clone(), source };
+        // SAFETY: heed requires that the same environment is not opened twice in one process
+        // and that the file is not modified by other means. `Data` opens it once per process.
+        let env = unsafe {
+            EnvOpenOptions::new()
+                .map_size(MAP_SIZE)
+                .max_dbs(32)
+                .max_readers(256)
+                .open(&path)
+        }
+        .map_err(lmdb)?;
+        let mut wtxn = env.write_txn().map_err(lmdb)?;
+        let meta = env.create_database(&mut wtxn, Some("meta")).map_err(lmdb)?;
+        let ids = env.create_database(&mut wtxn, Some("ids")).map_err(lmdb)?;
+        let mut tables = [[meta; 10]; 2];
+        for (slot, slot_tables) in tables.iter_mut().enumerate() {
+            for (i, table) in Table::ALL.into_iter().enumerate() {
+                let name = format!("{}.{}", table.name(), slot_name(slot));
+                slot_tables[i] = env.create_database(&mut wtxn, Some(&name)).map_err(lmdb)?;
+            }
+        }
+        wtxn.commit().map_err(lmdb)?;
+        Ok(LmdbStore { env, path, meta, ids, tables })
+    }
+
+    pub(crate) fn lmdb(&self, source: heed::Error) -> StoreError {
+        StoreError::Lmdb { path: self.path.clone(), source }
+    }
+
+    pub(crate) fn table(&self, slot: Slot, table: Table) -> Db {
+        self.tables[slot][table as usize]
+    }
+
+    /// The live slot of each projection, in [`Projection::ALL`] order.
+    pub(crate) fn live_slots(&self, txn: &RoTxn) -> Result<[Slot; 4], StoreError> {
+        let mut slots = [0; 4];
+        for (i, p) in Projection::ALL.into_iter().enumerate() {
+            let key = format!("slot/{}", p.name());
+            let v = self.meta.get(txn, key.as_bytes()).map_err(|e| self.lmdb(e))?;
+            slots[i] = usize::from(v.and_then(|v| v.first().copied()).unwrap_or(0) & 1);
+        }
+        Ok(slots)
+    }
+
+    /// A consistent read snapshot of the live projections.
+    pub fn snapshot(&self) -> Result<Snapshot<'_>, StoreError> {
+        let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        let slots = self.live_slots(&txn)?;
+        Ok(Snapshot::new(self, txn, slots))
+    }
+
+    /// Starts a write batch on the live projections.
+    pub fn begin(&self) -> Result<BatchWriter<'_>, StoreError> {
+        let txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let slots = self.live_slots(&txn)?;
+        Ok(BatchWriter::new(self, txn, slots))
+    }
+
+    /// Starts a write batch whose `projection` writes go to the *other* (rebuilding) slot.
+    pub fn begin_rebuild(&self, projection: Projection) -> Result<BatchWriter<'_>, StoreError> {
+        let txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let mut slots = self.live_slots(&txn)?;
+        let i = projection_index(projection);
+        slots[i] ^= 1;
+        Ok(BatchWriter::new(self, txn, slots))
+    }
+
+    /// Empties the rebuilding slot of `projection` and marks it as not yet folded.
+    pub fn reset_rebuild(&self, projection: Projection) -> Result<(), StoreError> {
+        let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let slot = self.live_slots(&txn)?[projection_index(projection)] ^ 1;
+        for table in Table::of(projection) {
+            self.table(slot, table).clear(&mut txn).map_err(|e| self.lmdb(e))?;
+        }
+        self.put_meta(&mut txn, &checkpoint_key(projection, slot), &[])?;
+        txn.commit().map_err(|e| self.lmdb(e))
+    }
+
+    /// Makes the rebuilt slot of `projection` live, in one transaction, and empties the old one.
+    pub fn swap_rebuilt(&self, projection: Projection) -> Result<(), StoreError> {
+        let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let old = self.live_slots(&txn)?[projection_index(projection)];
+        let new = old ^ 1;
+        self.put_meta(&mut txn, &format!("slot/{}", projection.name()), &[new as u8])?;
+        for table in Table::of(projection) {
+            self.table(old, table).clear(&mut txn).map_err(|e| self.lmdb(e))?;
+        }
+        self.put_meta(&mut txn, &checkpoint_key(projection, old), &[])?;
+        txn.commit().map_err(|e| self.lmdb(e))
+    }
+
+    /// The checkpoint and fold version of a projection's live or rebuilding slot.
+    pub fn progress(&self, projection: Projection, rebuilding: bool) -> Result<SlotProgress, StoreError> {
+        let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        let mut slot = self.live_slots(&txn)?[projection_index(projection)];
+        if rebuilding {
+            slot ^= 1;
+        }
+        self.slot_progress(&txn, projection, slot)
+    }
+
+    pub(crate) fn slot_progress(&self, txn: &RoTxn, projection: Projection, slot: Slot) -> Result<SlotProgress, StoreError> {
+        let get = |key: String| -> Result<Option<u64>, StoreError> {
+            let v = self.meta.get(txn, key.as_bytes()).map_err(|e| self.lmdb(e))?;
+            Ok(v.and_then(|v| <[u8; 8]>::try_from(v).ok()).map(u64::from_be_bytes))
+        };
+        let checkpoint = get(checkpoint_key(projection, slot))?;
+        let version = get(version_key(projection, slot))?.map(|v| v as u32);
+        Ok(SlotProgress { checkpoint, version })
+    }
+
+    /// The offset up to which the dedup index holds every identity of the log.
+    pub fn ids_checkpoint(&self) -> Result<Offset, StoreError> {
+        let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        let v = self.meta.get(&txn, b"ckpt/ids").map_err(|e| self.lmdb(e))?;
+        Ok(v.and_then(|v| <[u8; 8]>::try_from(v).ok()).map(u64::from_be_bytes).unwrap_or(0))
+    }
+
+    pub(crate) fn put_meta(&self, txn: &mut RwTxn, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        if value.is_empty() {
+            self.meta.delete(txn, key.as_bytes()).map_err(|e| self.lmdb(e))?;
+            Ok(())
+        } else {
+            self.meta.put(txn, key.as_bytes(), value).map_err(|e| self.lmdb(e))
+        }
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn disk_size(&self) -> u64 {
+        self.env.real_disk_size().unwrap_or(0)
+    }
+
+    /// Visits every row of a projection's live tables in key order (for digests).
+    pub fn for_each_row(
+        &self,
+        projection: Projection,
+        rebuilding: bool,
+        mut visit: impl FnMut(Table, &[u8], &[u8]),
+    ) -> Result<(), StoreError> {
+        let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        let mut slot = self.live_slots(&txn)?[projection_index(projection)];
+        if rebuilding {
+            slot ^= 1;
+        }
+        for table in Table::of(projection) {
+            for row in self.table(slot, table).iter(&txn).map_err(|e| self.lmdb(e))? {
+                let (k, v) = row.map_err(|e| self.lmdb(e))?;
+                visit(table, k, v);
+            }
+        }
+        Ok(())
+    }
+
+    /// Overwrites one row of a live table. Only for tests that corrupt a projection on purpose.
+    #[doc(hidden)]
+    pub fn corrupt_row_for_tests(&self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let slot = self.live_slots(&txn)?[projection_index(table.projection())];
+        self.table(slot, table).put(&mut txn, key, value).map_err(|e| self.lmdb(e))?;
+        txn.commit().map_err(|e| self.lmdb(e))
+    }
+}
+
+/// How far a projection slot has folded, and with which fold version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotProgress {
+    /// Every record before this offset is folded (`None`: the slot was never written).
+    pub checkpoint: Option<Offset>,
+    pub version: Option<u32>,
+}
+
+pub(crate) fn projection_index(p: Projection) -> usize {
+    Projection::ALL.iter().position(|&q| q == p).expect("every projection is in ALL")
+}
+
+fn slot_name(slot: Slot) -> char {
+    if slot == 0 { 'a' } else { 'b' }
+}
+
+pub(crate) fn checkpoint_key(p: Projection, slot: Slot) -> String {
+    format!("ckpt/{}.{}", p.name(), slot_name(slot))
+}
+
+pub(crate) fn version_key(p: Projection, slot: Slot) -> String {
+    format!("version/{}.{}", p.name(), slot_name(slot))
+}

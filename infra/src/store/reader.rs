@@ -1,0 +1,214 @@
+//! Read snapshots: every query reads one LMDB read transaction, so it sees one consistent
+//! state even while a writer commits.
+
+use std::ops::Bound;
+
+use heed::{RoTxn, WithTls};
+use mailshot_domain::log::Offset;
+use mailshot_projections::rollups::{Counts, Level, RollupKey, Scope, period_bytes};
+use mailshot_projections::{
+    EventKey, EventRow, EventScan, Page, Partition, Projection, ProjectionReader, Subscriber,
+};
+
+use super::keys::{event_key, history_key, parse_link_key, partition_prefix, push_part, split_index_rest};
+use super::{LmdbStore, Slot, StoreError, Table, projection_index};
+
+/// A consistent read view of the live projections.
+pub struct Snapshot<'s> {
+    store: &'s LmdbStore,
+    txn: RoTxn<'s, WithTls>,
+    slots: [Slot; 4],
+}
+
+impl<'s> Snapshot<'s> {
+    pub(crate) fn new(store: &'s LmdbStore, txn: RoTxn<'s, WithTls>, slots: [Slot; 4]) -> Self {
+        Snapshot { store, txn, slots }
+    }
+
+    fn db(&self, table: Table) -> super::Db {
+        self.store.table(self.slots[projection_index(table.projection())], table)
+    }
+
+    fn err(&self, e: heed::Error) -> StoreError {
+        self.store.lmdb(e)
+    }
+
+    fn decode_row(&self, bytes: &[u8]) -> Result<EventRow, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { table: "events", reason: e.to_string() })
+    }
+}
+
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    // The smallest key greater than every key starting with `prefix`.
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0xff; prefix.len() + 1]
+}
+
+impl ProjectionReader for Snapshot<'_> {
+    type Error = StoreError;
+
+    fn scan_events(&self, scan: &EventScan<'_>) -> Result<Page<EventRow>, StoreError> {
+        let (table, is_index) = match scan.partition {
+            Partition::Subscriber(_) => (Table::Events, false),
+            Partition::Template(_) => (Table::TemplateIndex, true),
+            Partition::Sequence(_) => (Table::SequenceIndex, true),
+        };
+        let prefix = partition_prefix(scan.partition);
+        let mut lower = prefix.clone();
+        lower.extend_from_slice(scan.sort_from.as_bytes());
+        let mut upper = prefix.clone();
+        upper.extend_from_slice(scan.sort_to.as_bytes());
+        if let Some(after) = scan.after {
+            if after.len() < prefix.len() || !after.starts_with(&prefix) {
+                return Ok(Page { items: vec![], next: None });
+            }
+            if after < upper.as_slice() {
+                upper = after.to_vec();
+            }
+        }
+        let db = self.db(table);
+        let events = self.db(Table::Events);
+        let range = (Bound::Included(lower.as_slice()), Bound::Excluded(upper.as_slice()));
+        let mut items = Vec::new();
+        let mut last_key: Option<Vec<u8>> = None;
+        for entry in db.rev_range(&self.txn, &range).map_err(|e| self.err(e))? {
+            let (key, value) = entry.map_err(|e| self.err(e))?;
+            let row = if is_index {
+                let Some((sort_key, email)) = split_index_rest(&key[prefix.len()..]) else {
+                    return Err(StoreError::Corrupt { table: table.name(), reason: "bad index key".into() });
+                };
+                // Cheap type filter before touching the row: the type is in the sort key.
+                if let Some(t) = scan.event_type
+                    && sort_key.split('#').nth(2) != Some(t)
+                {
+                    continue;
+                }
+                match events.get(&self.txn, &event_key(email, sort_key)).map_err(|e| self.err(e))? {
+                    Some(bytes) => self.decode_row(bytes)?,
+                    None => continue,
+                }
+            } else {
+                if let Some(t) = scan.event_type {
+                    let sort_key = std::str::from_utf8(&key[prefix.len()..]).unwrap_or("");
+                    if sort_key.split('#').nth(2) != Some(t) {
+                        continue;
+                    }
+                }
+                self.decode_row(value)?
+            };
+            if row.expired(scan.now) {
+                continue;
+            }
+            if items.len() == scan.limit {
+                // One more matching row exists: the page has a successor.
+                return Ok(Page { items, next: last_key });
+            }
+            last_key = Some(key.to_vec());
+            items.push(row);
+        }
+        Ok(Page { items, next: None })
+    }
+
+    fn event(&self, key: &EventKey) -> Result<Option<EventRow>, StoreError> {
+        match self.db(Table::Events).get(&self.txn, &event_key(&key.email, &key.sort_key)).map_err(|e| self.err(e))? {
+            Some(bytes) => Ok(Some(self.decode_row(bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn sum_counts(&self, scope: &Scope, level: Level, from: i32, to: i32) -> Result<Counts, StoreError> {
+        let lo = RollupKey { scope: scope.clone(), level, period: from }.encode();
+        let mut hi = RollupKey { scope: scope.clone(), level, period: to }.encode();
+        let _ = period_bytes;
+        hi.push(0); // make the upper bound inclusive of `to`
+        let mut total = Counts::default();
+        let range = (Bound::Included(lo.as_slice()), Bound::Excluded(hi.as_slice()));
+        for entry in self.db(Table::Rollups).range(&self.txn, &range).map_err(|e| self.err(e))? {
+            let (_, v) = entry.map_err(|e| self.err(e))?;
+            total.add(&Counts::from_bytes(v));
+        }
+        Ok(total)
+    }
+
+    fn subscriber(&self, email: &str) -> Result<Option<Subscriber>, StoreError> {
+        match self.db(Table::Subscribers).get(&self.txn, email.as_bytes()).map_err(|e| self.err(e))? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(v)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt { table: "subscribers", reason: e.to_string() }),
+        }
+    }
+
+    fn suppressed(&self, limit: usize, after: Option<&[u8]>) -> Result<Page<Subscriber>, StoreError> {
+        let lower = match after {
+            Some(a) => Bound::Excluded(a),
+            None => Bound::Unbounded,
+        };
+        let mut items = Vec::new();
+        let mut last: Option<Vec<u8>> = None;
+        for entry in self.db(Table::Suppressed).range(&self.txn, &(lower, Bound::Unbounded)).map_err(|e| self.err(e))? {
+            let (key, _) = entry.map_err(|e| self.err(e))?;
+            if items.len() == limit {
+                return Ok(Page { items, next: last });
+            }
+            let email = std::str::from_utf8(key).unwrap_or("");
+            if let Some(sub) = ProjectionReader::subscriber(self, email)? {
+                items.push(sub);
+                last = Some(key.to_vec());
+            }
+        }
+        Ok(Page { items, next: None })
+    }
+
+    fn history(&self, email: &str) -> Result<Vec<Offset>, StoreError> {
+        let mut prefix = Vec::new();
+        push_part(&mut prefix, email);
+        let _ = history_key;
+        let mut out = Vec::new();
+        for entry in self.db(Table::History).prefix_iter(&self.txn, &prefix).map_err(|e| self.err(e))? {
+            let (key, _) = entry.map_err(|e| self.err(e))?;
+            if let Some(bytes) = key.get(prefix.len()..).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                out.push(u64::from_be_bytes(bytes));
+            }
+        }
+        Ok(out)
+    }
+
+    fn link_counts(&self, template_key: Option<&str>, from_day: i32, to_day: i32) -> Result<Vec<(String, String, i64, i64)>, StoreError> {
+        let db = self.db(Table::Links);
+        let mut prefix = Vec::new();
+        if let Some(t) = template_key {
+            push_part(&mut prefix, t);
+        }
+        let end = prefix_end(&prefix);
+        let range = (
+            Bound::Included(prefix.as_slice()),
+            if prefix.is_empty() { Bound::Unbounded } else { Bound::Excluded(end.as_slice()) },
+        );
+        let mut sums: std::collections::BTreeMap<(String, String), (i64, i64)> = Default::default();
+        for entry in db.range(&self.txn, &range).map_err(|e| self.err(e))? {
+            let (key, v) = entry.map_err(|e| self.err(e))?;
+            let Some(k) = parse_link_key(key) else { continue };
+            if k.day < from_day || k.day > to_day || v.len() != 16 {
+                continue;
+            }
+            let clicks = i64::from_be_bytes(v[..8].try_into().expect("8 bytes"));
+            let unique = i64::from_be_bytes(v[8..].try_into().expect("8 bytes"));
+            let e = sums.entry((k.url, k.template_key)).or_default();
+            e.0 += clicks;
+            e.1 += unique;
+        }
+        Ok(sums.into_iter().map(|((url, t), (c, u))| (url, t, c, u)).collect())
+    }
+
+    fn checkpoint(&self, projection: Projection) -> Result<Option<Offset>, StoreError> {
+        let slot = self.slots[projection_index(projection)];
+        Ok(self.store.slot_progress(&self.txn, projection, slot)?.checkpoint)
+    }
+}

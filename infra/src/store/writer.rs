@@ -1,0 +1,216 @@
+//! One write transaction: the dedup index and the projections, committed with their
+//! checkpoints atomically.
+
+use std::collections::{BTreeMap, HashMap};
+
+use heed::RwTxn;
+use mailshot_domain::log::Offset;
+use mailshot_domain::{FactId, Timestamp};
+use mailshot_projections::rollups::Counts;
+use mailshot_projections::{
+    EngagementKey, EngagementKind, EventRow, FirstEngagement, LinkKey, Projection, ProjectionWriter,
+    RollupKey, Subscriber,
+};
+
+use super::keys::{engagement_key, event_key, history_key, index_key, link_key, push_part};
+use super::{LmdbStore, Slot, StoreError, Table, checkpoint_key, projection_index, version_key};
+
+/// A write batch. Rollup additions and subscriber rows are gathered in memory and written
+/// once per key at [`BatchWriter::commit`], which is what makes big batches cheap.
+pub struct BatchWriter<'s> {
+    store: &'s LmdbStore,
+    txn: RwTxn<'s>,
+    slots: [Slot; 4],
+    counts: HashMap<Vec<u8>, Counts>,
+    subscribers: HashMap<String, Option<Subscriber>>,
+    dirty_subscribers: BTreeMap<String, ()>,
+}
+
+impl<'s> BatchWriter<'s> {
+    pub(crate) fn new(store: &'s LmdbStore, txn: RwTxn<'s>, slots: [Slot; 4]) -> Self {
+        BatchWriter {
+            store,
+            txn,
+            slots,
+            counts: HashMap::new(),
+            subscribers: HashMap::new(),
+            dirty_subscribers: BTreeMap::new(),
+        }
+    }
+
+    fn db(&self, table: Table) -> super::Db {
+        self.store.table(self.slots[projection_index(table.projection())], table)
+    }
+
+    fn err(&self, e: heed::Error) -> StoreError {
+        self.store.lmdb(e)
+    }
+
+    /// True when the dedup index holds `id`.
+    pub fn has_id(&self, id: &FactId) -> Result<bool, StoreError> {
+        Ok(self.store.ids.get(&self.txn, &id.0).map_err(|e| self.err(e))?.is_some())
+    }
+
+    /// Adds identities to the dedup index.
+    pub fn put_ids(&mut self, ids: &[FactId], offset: Offset) -> Result<(), StoreError> {
+        for id in ids {
+            self.store
+                .ids
+                .put(&mut self.txn, &id.0, &offset.to_be_bytes())
+                .map_err(|e| self.store.lmdb(e))?;
+        }
+        Ok(())
+    }
+
+    /// Records that the dedup index holds every identity before `next_offset`.
+    pub fn set_ids_checkpoint(&mut self, next_offset: Offset) -> Result<(), StoreError> {
+        self.store.put_meta(&mut self.txn, "ckpt/ids", &next_offset.to_be_bytes())
+    }
+
+    /// The checkpoint of a projection as this batch's target slot sees it.
+    pub fn checkpoint(&self, projection: Projection) -> Result<Option<Offset>, StoreError> {
+        let slot = self.slots[projection_index(projection)];
+        Ok(self.store.slot_progress(&self.txn, projection, slot)?.checkpoint)
+    }
+
+    /// Writes the gathered rollups and subscribers, then commits everything atomically.
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        let rollups = self.db(Table::Rollups);
+        let mut counts: Vec<_> = std::mem::take(&mut self.counts).into_iter().collect();
+        counts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (key, delta) in counts {
+            let mut total = match rollups.get(&self.txn, &key).map_err(|e| self.store.lmdb(e))? {
+                Some(v) => Counts::from_bytes(v),
+                None => Counts::default(),
+            };
+            total.add(&delta);
+            rollups.put(&mut self.txn, &key, &total.to_bytes()).map_err(|e| self.store.lmdb(e))?;
+        }
+        let subscribers = self.db(Table::Subscribers);
+        let suppressed = self.db(Table::Suppressed);
+        for email in std::mem::take(&mut self.dirty_subscribers).into_keys() {
+            let Some(Some(sub)) = self.subscribers.get(&email) else { continue };
+            let json = serde_json::to_vec(sub).map_err(|e| StoreError::Corrupt {
+                table: "subscribers",
+                reason: e.to_string(),
+            })?;
+            subscribers.put(&mut self.txn, email.as_bytes(), &json).map_err(|e| self.store.lmdb(e))?;
+            if sub.suppression().is_some() {
+                suppressed.put(&mut self.txn, email.as_bytes(), &[]).map_err(|e| self.store.lmdb(e))?;
+            } else {
+                suppressed.delete(&mut self.txn, email.as_bytes()).map_err(|e| self.store.lmdb(e))?;
+            }
+        }
+        let store = self.store;
+        self.txn.commit().map_err(|e| store.lmdb(e))
+    }
+}
+
+fn decode_first(v: &[u8]) -> Option<FirstEngagement> {
+    let at = i64::from_be_bytes(v.get(..8)?.try_into().ok()?);
+    let rest = v.get(8..)?;
+    let len = usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?]));
+    let template_key = std::str::from_utf8(rest.get(2..2 + len)?).ok()?.to_string();
+    let sequence_id = std::str::from_utf8(rest.get(2 + len..)?).ok()?.to_string();
+    Some(FirstEngagement { at: Timestamp(at), template_key, sequence_id })
+}
+
+fn encode_first(v: &FirstEngagement) -> Vec<u8> {
+    let mut out = v.at.0.to_be_bytes().to_vec();
+    push_part(&mut out, &v.template_key);
+    out.extend_from_slice(v.sequence_id.as_bytes());
+    out
+}
+
+impl ProjectionWriter for BatchWriter<'_> {
+    type Error = StoreError;
+
+    fn put_event(&mut self, row: &EventRow) -> Result<(), StoreError> {
+        let json = serde_json::to_vec(row).map_err(|e| StoreError::Corrupt { table: "events", reason: e.to_string() })?;
+        let (events, tix, six) = (self.db(Table::Events), self.db(Table::TemplateIndex), self.db(Table::SequenceIndex));
+        let txn = &mut self.txn;
+        let lmdb = |e| self.store.lmdb(e);
+        events.put(txn, &event_key(&row.email, &row.sort_key), &json).map_err(lmdb)?;
+        tix.put(txn, &index_key(&row.template_key, &row.sort_key, &row.email), &[]).map_err(lmdb)?;
+        six.put(txn, &index_key(&row.sequence_id, &row.sort_key, &row.email), &[]).map_err(lmdb)?;
+        Ok(())
+    }
+
+    fn add_counts(&mut self, key: &RollupKey, deltas: &Counts) -> Result<(), StoreError> {
+        self.counts.entry(key.encode()).or_default().add(deltas);
+        Ok(())
+    }
+
+    fn first_engagement(&mut self, key: &EngagementKey) -> Result<Option<FirstEngagement>, StoreError> {
+        let table = if key.kind == EngagementKind::LinkClick { Table::LinkFirst } else { Table::Engagement };
+        let db = self.db(table);
+        let v = db.get(&self.txn, &engagement_key(key)).map_err(|e| self.err(e))?;
+        match v {
+            None => Ok(None),
+            Some(v) => decode_first(v)
+                .map(Some)
+                .ok_or(StoreError::Corrupt { table: table.name(), reason: "undecodable first engagement".into() }),
+        }
+    }
+
+    fn set_first_engagement(&mut self, key: &EngagementKey, value: &FirstEngagement) -> Result<(), StoreError> {
+        let table = if key.kind == EngagementKind::LinkClick { Table::LinkFirst } else { Table::Engagement };
+        let db = self.db(table);
+        db.put(&mut self.txn, &engagement_key(key), &encode_first(value)).map_err(|e| self.store.lmdb(e))
+    }
+
+    fn subscriber(&mut self, email: &str) -> Result<Option<Subscriber>, StoreError> {
+        if let Some(cached) = self.subscribers.get(email) {
+            return Ok(cached.clone());
+        }
+        let db = self.db(Table::Subscribers);
+        let loaded = match db.get(&self.txn, email.as_bytes()).map_err(|e| self.err(e))? {
+            None => None,
+            Some(v) => Some(serde_json::from_slice::<Subscriber>(v).map_err(|e| StoreError::Corrupt {
+                table: "subscribers",
+                reason: format!("{email}: {e}"),
+            })?),
+        };
+        self.subscribers.insert(email.to_string(), loaded.clone());
+        Ok(loaded)
+    }
+
+    fn put_subscriber(&mut self, subscriber: &Subscriber) -> Result<(), StoreError> {
+        self.subscribers.insert(subscriber.email.clone(), Some(subscriber.clone()));
+        self.dirty_subscribers.insert(subscriber.email.clone(), ());
+        Ok(())
+    }
+
+    fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), StoreError> {
+        let db = self.db(Table::History);
+        db.put(&mut self.txn, &history_key(email, offset), &[]).map_err(|e| self.store.lmdb(e))
+    }
+
+    fn add_link_counts(&mut self, key: &LinkKey, clicks: i64, unique: i64) -> Result<(), StoreError> {
+        let db = self.db(Table::Links);
+        let k = link_key(key);
+        let (mut c, mut u) = match db.get(&self.txn, &k).map_err(|e| self.err(e))? {
+            Some(v) if v.len() == 16 => (
+                i64::from_be_bytes(v[..8].try_into().expect("8 bytes")),
+                i64::from_be_bytes(v[8..].try_into().expect("8 bytes")),
+            ),
+            _ => (0, 0),
+        };
+        c += clicks;
+        u += unique;
+        let mut v = [0u8; 16];
+        v[..8].copy_from_slice(&c.to_be_bytes());
+        v[8..].copy_from_slice(&u.to_be_bytes());
+        db.put(&mut self.txn, &k, &v).map_err(|e| self.store.lmdb(e))
+    }
+
+    fn set_checkpoint(&mut self, projection: Projection, next_offset: Offset) -> Result<(), StoreError> {
+        let slot = self.slots[projection_index(projection)];
+        self.store.put_meta(&mut self.txn, &checkpoint_key(projection, slot), &next_offset.to_be_bytes())?;
+        self.store.put_meta(
+            &mut self.txn,
+            &version_key(projection, slot),
+            &u64::from(projection.version()).to_be_bytes(),
+        )
+    }
+}

@@ -1,0 +1,12 @@
+//! The events fold: one row per new fact (the template and sequence indexes come with it).
+
+use mailshot_projections::{EventRow, ProjectionWriter};
+
+use crate::RecordView;
+
+pub(crate) fn fold<W: ProjectionWriter>(record: &RecordView<'_>, w: &mut W) -> Result<(), W::Error> {
+    for fact in record.new_facts() {
+        w.put_event(&EventRow::from_fact(fact))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,165 @@
+//! The subscribers fold: a row for every address seen, its profile, suppression causes,
+//! unsubscription, executions, and the audit-trail index of the records that concern it.
+
+use std::collections::BTreeSet;
+
+use mailshot_domain::{AppEvent, EventType, InputBody, SystemAction, SystemEvent, Timestamp};
+use mailshot_projections::{Execution, ProjectionWriter, Subscriber, SuppressionCause, Unsubscription};
+
+use crate::RecordView;
+
+pub(crate) fn fold<W: ProjectionWriter>(record: &RecordView<'_>, w: &mut W) -> Result<(), W::Error> {
+    match &record.input.body {
+        InputBody::Ses(_) => {
+            let mut touched = BTreeSet::new();
+            for fact in record.new_facts() {
+                let mut sub = load(w, &fact.email)?;
+                let before = sub.clone();
+                if fact.suppresses() {
+                    let cause = SuppressionCause {
+                        at_ms: fact.timestamp.0,
+                        event_id: fact.id.to_hex(),
+                        reason: if fact.event_type == EventType::Bounce { "bounce" } else { "complaint" }
+                            .to_string(),
+                        bounce_type: fact.bounce_type.as_deref().map(str::to_string),
+                        ses_message_id: fact.ses_message_id.to_string(),
+                        offset: record.offset,
+                    };
+                    if let Err(at) = sub.suppression_causes.binary_search(&cause) {
+                        sub.suppression_causes.insert(at, cause);
+                    }
+                }
+                if fact.event_type == EventType::Subscription && fact.unsubscribe_all == Some(true) {
+                    unsubscribe(&mut sub, fact.timestamp, "ses-subscription", &fact.id.to_hex());
+                }
+                if touched.insert(fact.email.clone()) {
+                    w.add_history(&fact.email, record.offset)?;
+                }
+                if sub != before || before.email.is_empty() {
+                    save(w, sub, &fact.email)?;
+                }
+            }
+            Ok(())
+        }
+        InputBody::App(app) => fold_app(app, record, w),
+        InputBody::System(sys) => fold_system(sys, record, w),
+    }
+}
+
+/// Loads a subscriber; a new one has an empty `email` until saved, so the caller knows to
+/// write it even when nothing else changed.
+fn load<W: ProjectionWriter>(w: &mut W, email: &str) -> Result<Subscriber, W::Error> {
+    Ok(match w.subscriber(email)? {
+        Some(s) => s,
+        None => Subscriber { email: String::new(), ..Subscriber::new(email) },
+    })
+}
+
+fn save<W: ProjectionWriter>(w: &mut W, mut sub: Subscriber, email: &str) -> Result<(), W::Error> {
+    sub.email = email.to_string();
+    w.put_subscriber(&sub)
+}
+
+/// Applies a profile version if it is newer than the one held: (event time, event id) order.
+fn upsert_profile(
+    sub: &mut Subscriber,
+    time: Timestamp,
+    event_id: &str,
+    first_name: Option<String>,
+    attributes: serde_json::Value,
+) {
+    let at = time.to_string();
+    if sub.created_at.as_deref().is_none_or(|c| at.as_str() < c) {
+        sub.created_at = Some(at.clone());
+    }
+    if sub.updated_at.as_deref().is_none_or(|u| at.as_str() > u) {
+        sub.updated_at = Some(at);
+    }
+    let version = (time.0, event_id.to_string());
+    if sub.profile_version.as_ref().is_none_or(|v| &version > v) {
+        sub.profile_version = Some(version);
+        sub.first_name = first_name;
+        sub.attributes = attributes;
+    }
+}
+
+fn unsubscribe(sub: &mut Subscriber, at: Timestamp, via: &str, event_id: &str) {
+    let candidate = Unsubscription {
+        at: at.to_string(),
+        via: via.to_string(),
+        event_id: event_id.to_string(),
+    };
+    let earlier = match &sub.unsubscribed {
+        None => true,
+        Some(u) => (candidate.at.as_str(), candidate.event_id.as_str()) < (u.at.as_str(), u.event_id.as_str()),
+    };
+    if earlier {
+        sub.unsubscribed = Some(candidate);
+    }
+}
+
+/// App events carrying `detail.email` update the profile with the default mapping:
+/// `firstName` from `detail.firstName`, attributes = the rest of `detail`.
+fn fold_app<W: ProjectionWriter>(app: &AppEvent<'_>, record: &RecordView<'_>, w: &mut W) -> Result<(), W::Error> {
+    let Some(email) = &app.email else {
+        return Ok(());
+    };
+    let mut detail: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&app.detail).unwrap_or_default();
+    detail.remove("email");
+    let first_name = match detail.remove("firstName") {
+        Some(serde_json::Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let mut sub = load(w, email)?;
+    upsert_profile(&mut sub, app.time, &app.event_id, first_name, serde_json::Value::Object(detail));
+    w.add_history(email, record.offset)?;
+    save(w, sub, email)
+}
+
+fn fold_system<W: ProjectionWriter>(sys: &SystemEvent, record: &RecordView<'_>, w: &mut W) -> Result<(), W::Error> {
+    let mut sub = load(w, &sys.email)?;
+    let at = sys.time.to_string();
+    match &sys.action {
+        SystemAction::SuppressionRemoved { reason } => {
+            let removal = (sys.time.0, sys.event_id.clone(), reason.clone());
+            if sub.suppression_removed.as_ref().is_none_or(|r| (r.0, &r.1) < (removal.0, &removal.1)) {
+                sub.suppression_removed = Some(removal);
+            }
+        }
+        SystemAction::SubscriberUnsubscribed { via } => unsubscribe(&mut sub, sys.time, via, &sys.event_id),
+        SystemAction::SubscriberUpserted { first_name, attributes } => {
+            upsert_profile(&mut sub, sys.time, &sys.event_id, first_name.clone(), attributes.clone())
+        }
+        SystemAction::SequenceStarted { sequence_id, execution_arn, .. } => {
+            // A stop may have been folded first: fill in what the start knows, keep the status.
+            let entry = sub.executions.entry(execution_arn.clone()).or_insert(Execution {
+                sequence_id: String::new(),
+                started_at: String::new(),
+                status: "RUNNING".into(),
+                stopped_at: None,
+            });
+            entry.sequence_id = sequence_id.clone();
+            if entry.started_at.is_empty() || at < entry.started_at {
+                entry.started_at = at;
+            }
+        }
+        SystemAction::ExecutionsStopped { execution_arns, .. } => {
+            for arn in execution_arns {
+                let entry = sub.executions.entry(arn.clone()).or_insert(Execution {
+                    sequence_id: String::new(),
+                    started_at: String::new(),
+                    status: "STOPPED".into(),
+                    stopped_at: None,
+                });
+                entry.status = "STOPPED".into();
+                if entry.stopped_at.as_deref().is_none_or(|s| at.as_str() < s) {
+                    entry.stopped_at = Some(at.clone());
+                }
+            }
+        }
+        SystemAction::EmailSent { .. } | SystemAction::EmailSkipped { .. } => {}
+    }
+    w.add_history(&sys.email, record.offset)?;
+    save(w, sub, &sys.email)
+}

@@ -1,0 +1,94 @@
+//! Argument parsing and validation shared by every query.
+
+use mailshot_domain::{Day, EventType, normalise_email};
+use serde_json::{Map, Value};
+
+use super::QueryError;
+
+/// Default page size of list queries.
+pub const DEFAULT_LIMIT: usize = 20;
+/// Largest page size of list queries.
+pub const MAX_LIMIT: usize = 1000;
+
+/// A query's arguments (a JSON object), with typed accessors that name the argument on error.
+pub struct Args<'a> {
+    map: Option<&'a Map<String, Value>>,
+}
+
+impl<'a> Args<'a> {
+    /// Wraps the arguments; `null` counts as no arguments.
+    pub fn new(value: &'a Value) -> Result<Args<'a>, QueryError> {
+        match value {
+            Value::Object(map) => Ok(Args { map: Some(map) }),
+            Value::Null => Ok(Args { map: None }),
+            _ => Err(QueryError::invalid("arguments", "must be a JSON object")),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.map.and_then(|m| m.get(name)).filter(|v| !v.is_null())
+    }
+
+    /// An optional string argument.
+    pub fn opt_str(&self, name: &'static str) -> Result<Option<&'a str>, QueryError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(QueryError::invalid(name, "must be a string")),
+        }
+    }
+
+    /// A required string argument.
+    pub fn str(&self, name: &'static str) -> Result<&'a str, QueryError> {
+        self.opt_str(name)?.ok_or_else(|| QueryError::invalid(name, "is required"))
+    }
+
+    /// A required email address, normalised.
+    pub fn email(&self, name: &'static str) -> Result<String, QueryError> {
+        let raw = self.str(name)?;
+        normalise_email(raw).ok_or_else(|| QueryError::invalid(name, format!("{raw:?} is not an email address")))
+    }
+
+    /// An optional `YYYY-MM-DD` date.
+    pub fn date(&self, name: &'static str) -> Result<Option<Day>, QueryError> {
+        match self.opt_str(name)? {
+            None => Ok(None),
+            Some(s) => Day::parse(s)
+                .map(Some)
+                .ok_or_else(|| QueryError::invalid(name, format!("{s:?} is not a date (YYYY-MM-DD)"))),
+        }
+    }
+
+    /// `startDate` and `endDate`, checked to be in order.
+    pub fn date_range(&self) -> Result<(Option<Day>, Option<Day>), QueryError> {
+        let (start, end) = (self.date("startDate")?, self.date("endDate")?);
+        if let (Some(s), Some(e)) = (start, end)
+            && s > e
+        {
+            return Err(QueryError::invalid("startDate", format!("{s} is after endDate {e}")));
+        }
+        Ok((start, end))
+    }
+
+    /// An optional event type (any spelling), as its lower-camel name.
+    pub fn event_type(&self, name: &'static str) -> Result<Option<EventType>, QueryError> {
+        match self.opt_str(name)? {
+            None => Ok(None),
+            Some(s) => EventType::from_filter(s).map(Some).ok_or_else(|| {
+                let known: Vec<_> = EventType::ALL.iter().map(|t| t.camel_name()).collect();
+                QueryError::invalid(name, format!("unknown event type {s:?}; expected one of {}", known.join(", ")))
+            }),
+        }
+    }
+
+    /// `limit`: 1..=1000, default 20.
+    pub fn limit(&self) -> Result<usize, QueryError> {
+        match self.get("limit") {
+            None => Ok(DEFAULT_LIMIT),
+            Some(v) => match v.as_u64() {
+                Some(n) if (1..=MAX_LIMIT as u64).contains(&n) => Ok(n as usize),
+                _ => Err(QueryError::invalid("limit", format!("must be an integer from 1 to {MAX_LIMIT}, got {v}"))),
+            },
+        }
+    }
+}

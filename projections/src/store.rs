@@ -1,0 +1,161 @@
+//! The store traits: what the processors write through and what the queries read through.
+//! The embedded LMDB store and the DynamoDB store implement both.
+
+use mailshot_domain::Timestamp;
+use mailshot_domain::log::Offset;
+
+use crate::rollups::{Counts, Level, RollupKey, Scope};
+use crate::{EventKey, EventRow, Partition, Projection, Subscriber};
+
+/// Opens and clicks are counted once per (message, recipient) on the day of the earliest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EngagementKind {
+    Open,
+    Click,
+    /// A click on one link (the links projection): once per (link, template, recipient).
+    LinkClick,
+}
+
+/// The key of a first-engagement record.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EngagementKey {
+    pub kind: EngagementKind,
+    /// For opens and clicks the SES message id; for link clicks the link URL and template.
+    pub subject: String,
+    pub email: String,
+}
+
+/// The earliest engagement seen so far for a key, and where its unique count went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstEngagement {
+    pub at: Timestamp,
+    pub template_key: String,
+    pub sequence_id: String,
+}
+
+/// The key of a links-projection row: one link of one template on one day.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LinkKey {
+    pub template_key: String,
+    pub day: i32,
+    pub url: String,
+}
+
+/// The write side, inside one batch. Reads see the batch's own earlier writes. A batch is
+/// committed atomically with the checkpoints set through [`ProjectionWriter::set_checkpoint`].
+pub trait ProjectionWriter {
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Stores an event row in the events table and its template and sequence indexes.
+    /// Putting the same row twice leaves one row.
+    fn put_event(&mut self, row: &EventRow) -> Result<(), Self::Error>;
+
+    /// Adds `deltas` to a rollup row.
+    fn add_counts(&mut self, key: &RollupKey, deltas: &Counts) -> Result<(), Self::Error>;
+
+    /// The earliest engagement recorded for `key`.
+    fn first_engagement(
+        &mut self,
+        key: &EngagementKey,
+    ) -> Result<Option<FirstEngagement>, Self::Error>;
+
+    /// Records the earliest engagement for `key`.
+    fn set_first_engagement(
+        &mut self,
+        key: &EngagementKey,
+        value: &FirstEngagement,
+    ) -> Result<(), Self::Error>;
+
+    /// A subscriber row.
+    fn subscriber(&mut self, email: &str) -> Result<Option<Subscriber>, Self::Error>;
+
+    /// Stores a subscriber row and keeps the suppressed-subscribers index in step.
+    fn put_subscriber(&mut self, subscriber: &Subscriber) -> Result<(), Self::Error>;
+
+    /// Notes that the record at `offset` concerns `email` (the audit trail index).
+    fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), Self::Error>;
+
+    /// Adds clicks and unique clickers to a links row.
+    fn add_link_counts(
+        &mut self,
+        key: &LinkKey,
+        clicks: i64,
+        unique: i64,
+    ) -> Result<(), Self::Error>;
+
+    /// Records that `projection` has folded every record before `next_offset`.
+    fn set_checkpoint(&mut self, projection: Projection, next_offset: Offset)
+    -> Result<(), Self::Error>;
+}
+
+/// One page of a list query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Where the next page starts (an opaque store key), when there may be more.
+    pub next: Option<Vec<u8>>,
+}
+
+/// What an event-list read asks the store for. `sort_from..sort_to` bounds the sort key
+/// (`EVT#…` strings, half-open); rows come newest first, filtered before the limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventScan<'a> {
+    pub partition: &'a Partition,
+    pub sort_from: String,
+    pub sort_to: String,
+    pub event_type: Option<&'a str>,
+    pub limit: usize,
+    /// Continue after this position (from a previous page's `next`).
+    pub after: Option<&'a [u8]>,
+    /// Rows whose ttl has passed at `now` are skipped.
+    pub now: Timestamp,
+}
+
+/// A suppressed subscriber as `list_suppressed` answers it.
+pub type SuppressedEntry = Subscriber;
+
+/// The read side. Implementations read a consistent snapshot per call.
+pub trait ProjectionReader {
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Event rows of a partition, newest first (see [`EventScan`]).
+    fn scan_events(&self, scan: &EventScan<'_>) -> Result<Page<EventRow>, Self::Error>;
+
+    /// One event row.
+    fn event(&self, key: &EventKey) -> Result<Option<EventRow>, Self::Error>;
+
+    /// The sum of the rollup rows of `scope` at `level` with periods `from..=to`: one ordered
+    /// range read.
+    fn sum_counts(
+        &self,
+        scope: &Scope,
+        level: Level,
+        from: i32,
+        to: i32,
+    ) -> Result<Counts, Self::Error>;
+
+    /// A subscriber row.
+    fn subscriber(&self, email: &str) -> Result<Option<Subscriber>, Self::Error>;
+
+    /// Suppressed subscribers in email order, after `after`.
+    fn suppressed(
+        &self,
+        limit: usize,
+        after: Option<&[u8]>,
+    ) -> Result<Page<SuppressedEntry>, Self::Error>;
+
+    /// Log offsets of the records that concern `email`, oldest first.
+    fn history(&self, email: &str) -> Result<Vec<Offset>, Self::Error>;
+
+    /// Link rows of a template (or all templates) between two days, as
+    /// `(url, template, clicks, unique)` summed over the days.
+    fn link_counts(
+        &self,
+        template_key: Option<&str>,
+        from_day: i32,
+        to_day: i32,
+    ) -> Result<Vec<(String, String, i64, i64)>, Self::Error>;
+
+    /// The offset each projection has folded up to (the checkpoint), if any.
+    fn checkpoint(&self, projection: Projection) -> Result<Option<Offset>, Self::Error>;
+}
