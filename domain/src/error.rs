@@ -19,7 +19,10 @@ pub enum InputError {
     MissingField { path: String },
     /// A field has the wrong JSON type.
     #[error("field `{path}` must be {expected}")]
-    WrongType { path: String, expected: &'static str },
+    WrongType {
+        path: String,
+        expected: &'static str,
+    },
     /// A timestamp field could not be parsed.
     #[error("field `{path}` is not a timestamp: {value:?}")]
     BadTimestamp { path: String, value: String },
@@ -35,6 +38,20 @@ pub enum InputError {
     /// An SNS notification whose `Message` string does not hold JSON.
     #[error("field `{path}` is not JSON: {reason}")]
     EmbeddedNotJson { path: String, reason: String },
+    /// Well-formed JSON that serde could not read as the expected model (a duplicate key, …).
+    #[error("malformed input: {0}")]
+    Malformed(String),
+    /// A base64 field (a Kinesis record's `data`) does not decode.
+    #[error("field `{path}` is not base64: {reason}")]
+    BadBase64 { path: String, reason: String },
+    /// A `mailshot.*` EventBridge event whose `source` / `detail-type` pair mailshot never writes.
+    #[error(
+        "field `detail-type` names no mailshot event of source {event_source:?}: {detail_type:?}"
+    )]
+    UnknownSystemEvent {
+        event_source: String,
+        detail_type: String,
+    },
     /// One record of a Lambda event is bad; only that record is rejected.
     #[error("Records[{index}]: {source}")]
     LambdaRecord {
@@ -59,6 +76,9 @@ impl InputError {
             InputError::UnknownEventType { .. } => "unknown_event_type",
             InputError::NoRecipients { .. } => "no_recipients",
             InputError::EmbeddedNotJson { .. } => "embedded_not_json",
+            InputError::Malformed(_) => "malformed",
+            InputError::BadBase64 { .. } => "bad_base64",
+            InputError::UnknownSystemEvent { .. } => "unknown_system_event",
             InputError::LambdaRecord { source, .. } => source.kind(),
         }
     }
@@ -72,12 +92,64 @@ impl InputError {
             | InputError::BadEmail { path, .. }
             | InputError::UnknownEventType { path, .. }
             | InputError::NoRecipients { path }
-            | InputError::EmbeddedNotJson { path, .. } => Some(path.clone()),
+            | InputError::EmbeddedNotJson { path, .. }
+            | InputError::BadBase64 { path, .. } => Some(path.clone()),
+            InputError::UnknownSystemEvent { .. } => Some("detail-type".to_owned()),
             InputError::LambdaRecord { index, source } => Some(match source.field() {
                 Some(inner) => format!("Records[{index}].{inner}"),
                 None => format!("Records[{index}]"),
             }),
             _ => None,
+        }
+    }
+
+    /// The same error for a field nested under `prefix` (`detail.`, `Message.`, …): used when
+    /// an inner document is parsed on its own and its paths must name the outer field.
+    pub(crate) fn prefixed(self, prefix: &str) -> InputError {
+        fn join(prefix: &str, path: String) -> String {
+            let mut out = String::with_capacity(prefix.len() + path.len());
+            out.push_str(prefix);
+            out.push_str(&path);
+            out
+        }
+        match self {
+            InputError::MissingField { path } => InputError::MissingField {
+                path: join(prefix, path),
+            },
+            InputError::WrongType { path, expected } => InputError::WrongType {
+                path: join(prefix, path),
+                expected,
+            },
+            InputError::BadTimestamp { path, value } => InputError::BadTimestamp {
+                path: join(prefix, path),
+                value,
+            },
+            InputError::BadEmail { path, value } => InputError::BadEmail {
+                path: join(prefix, path),
+                value,
+            },
+            InputError::UnknownEventType { path, value } => InputError::UnknownEventType {
+                path: join(prefix, path),
+                value,
+            },
+            InputError::NoRecipients { path } => InputError::NoRecipients {
+                path: join(prefix, path),
+            },
+            InputError::EmbeddedNotJson { path, reason } => InputError::EmbeddedNotJson {
+                path: join(prefix, path),
+                reason,
+            },
+            InputError::BadBase64 { path, reason } => InputError::BadBase64 {
+                path: join(prefix, path),
+                reason,
+            },
+            InputError::UnknownShape(reason) => {
+                InputError::UnknownShape(format!("in `{}`: {reason}", prefix.trim_end_matches('.')))
+            }
+            InputError::Malformed(reason) => {
+                InputError::Malformed(format!("in `{}`: {reason}", prefix.trim_end_matches('.')))
+            }
+            other => other,
         }
     }
 }

@@ -152,15 +152,51 @@ impl Input<'_> {
     /// The subscriber this input concerns first (the Kinesis partition key), else the event id.
     pub fn partition_key(&self) -> String {
         match &self.body {
-            InputBody::Ses(facts) => facts
-                .first()
-                .map(|f| f.email.clone())
-                .unwrap_or_default(),
+            InputBody::Ses(facts) => facts.first().map(|f| f.email.clone()).unwrap_or_default(),
             InputBody::App(app) => app
                 .email
                 .clone()
                 .unwrap_or_else(|| app.event_id.clone().into_owned()),
             InputBody::System(sys) => sys.email.clone(),
+        }
+    }
+}
+
+impl<'a> Input<'a> {
+    /// Detaches the input from the text it was parsed from.
+    pub fn into_owned(self) -> Input<'static> {
+        Input {
+            raw: Cow::Owned(self.raw.into_owned()),
+            envelope: self.envelope,
+            body: self.body.into_owned(),
+        }
+    }
+}
+
+impl InputBody<'_> {
+    /// Detaches the body from the text it was parsed from.
+    pub fn into_owned(self) -> InputBody<'static> {
+        match self {
+            InputBody::Ses(facts) => {
+                InputBody::Ses(facts.into_iter().map(EngagementFact::into_owned).collect())
+            }
+            InputBody::App(app) => InputBody::App(app.into_owned()),
+            InputBody::System(sys) => InputBody::System(sys),
+        }
+    }
+}
+
+impl AppEvent<'_> {
+    /// Detaches the event from the text it was parsed from.
+    pub fn into_owned(self) -> AppEvent<'static> {
+        AppEvent {
+            event_id: Cow::Owned(self.event_id.into_owned()),
+            id: self.id,
+            source: Cow::Owned(self.source.into_owned()),
+            detail_type: Cow::Owned(self.detail_type.into_owned()),
+            time: self.time,
+            email: self.email,
+            detail: Cow::Owned(self.detail.into_owned()),
         }
     }
 }
