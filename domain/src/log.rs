@@ -40,6 +40,9 @@ pub trait LogAppender {
     fn next_offset(&self) -> Offset;
 }
 
+/// A stream of log records, oldest first.
+pub type Records<'a, E> = Box<dyn Iterator<Item = Result<LogRecord, E>> + 'a>;
+
 /// The read side of the log. Readers may run while an appender appends.
 pub trait LogReader {
     type Error: std::error::Error + Send + Sync + 'static;
@@ -48,7 +51,7 @@ pub trait LogReader {
     fn read_from(
         &self,
         offset: Offset,
-    ) -> Result<Box<dyn Iterator<Item = Result<LogRecord, Self::Error>> + '_>, Self::Error>;
+    ) -> Result<Records<'_, Self::Error>, Self::Error>;
 
     /// The record at `offset`, if the log has it.
     fn read_at(&self, offset: Offset) -> Result<Option<LogRecord>, Self::Error>;

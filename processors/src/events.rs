@@ -4,7 +4,10 @@ use mailshot_projections::{EventRow, ProjectionWriter};
 
 use crate::RecordView;
 
-pub(crate) fn fold<W: ProjectionWriter>(record: &RecordView<'_>, w: &mut W) -> Result<(), W::Error> {
+pub(crate) fn fold<W: ProjectionWriter>(
+    record: &RecordView<'_>,
+    w: &mut W,
+) -> Result<(), W::Error> {
     for fact in record.new_facts() {
         w.put_event(&EventRow::from_fact(fact))?;
     }

@@ -2,11 +2,16 @@
 //! once per (link, template), on the day of their earliest click of it.
 
 use mailshot_domain::EventType;
-use mailshot_projections::{EngagementKey, EngagementKind, FirstEngagement, LinkKey, ProjectionWriter};
+use mailshot_projections::{
+    EngagementKey, EngagementKind, FirstEngagement, LinkKey, ProjectionWriter,
+};
 
 use crate::RecordView;
 
-pub(crate) fn fold<W: ProjectionWriter>(record: &RecordView<'_>, w: &mut W) -> Result<(), W::Error> {
+pub(crate) fn fold<W: ProjectionWriter>(
+    record: &RecordView<'_>,
+    w: &mut W,
+) -> Result<(), W::Error> {
     for fact in record.new_facts() {
         if fact.event_type != EventType::Click {
             continue;

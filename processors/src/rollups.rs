@@ -7,9 +7,19 @@ use mailshot_projections::{EngagementKey, EngagementKind, FirstEngagement, Proje
 
 use crate::RecordView;
 
-pub(crate) fn fold<W: ProjectionWriter>(record: &RecordView<'_>, w: &mut W) -> Result<(), W::Error> {
+pub(crate) fn fold<W: ProjectionWriter>(
+    record: &RecordView<'_>,
+    w: &mut W,
+) -> Result<(), W::Error> {
     for fact in record.new_facts() {
-        add(w, &fact.template_key, &fact.sequence_id, fact.timestamp.day(), fact.event_type.slot(), 1)?;
+        add(
+            w,
+            &fact.template_key,
+            &fact.sequence_id,
+            fact.timestamp.day(),
+            fact.event_type.slot(),
+            1,
+        )?;
         let kind = match fact.event_type {
             EventType::Open => EngagementKind::Open,
             EventType::Click => EngagementKind::Click,
@@ -26,7 +36,11 @@ fn first_engagement<W: ProjectionWriter>(
     kind: EngagementKind,
     fact: &EngagementFact<'_>,
 ) -> Result<(), W::Error> {
-    let slot = if kind == EngagementKind::Open { UNIQUE_OPEN } else { UNIQUE_CLICK };
+    let slot = if kind == EngagementKind::Open {
+        UNIQUE_OPEN
+    } else {
+        UNIQUE_CLICK
+    };
     let key = EngagementKey {
         kind,
         subject: fact.ses_message_id.to_string(),
@@ -38,9 +52,23 @@ fn first_engagement<W: ProjectionWriter>(
             return Ok(());
         }
         // An earlier engagement arrived late: take the unique count back from where it went.
-        add(w, &prev.template_key, &prev.sequence_id, prev.at.day(), slot, -1)?;
+        add(
+            w,
+            &prev.template_key,
+            &prev.sequence_id,
+            prev.at.day(),
+            slot,
+            -1,
+        )?;
     }
-    add(w, &fact.template_key, &fact.sequence_id, fact.timestamp.day(), slot, 1)?;
+    add(
+        w,
+        &fact.template_key,
+        &fact.sequence_id,
+        fact.timestamp.day(),
+        slot,
+        1,
+    )?;
     w.set_first_engagement(
         &key,
         &FirstEngagement {

@@ -4,11 +4,16 @@
 use std::collections::BTreeSet;
 
 use mailshot_domain::{AppEvent, EventType, InputBody, SystemAction, SystemEvent, Timestamp};
-use mailshot_projections::{Execution, ProjectionWriter, Subscriber, SuppressionCause, Unsubscription};
+use mailshot_projections::{
+    Execution, ProjectionWriter, Subscriber, SuppressionCause, Unsubscription,
+};
 
 use crate::RecordView;
 
-pub(crate) fn fold<W: ProjectionWriter>(record: &RecordView<'_>, w: &mut W) -> Result<(), W::Error> {
+pub(crate) fn fold<W: ProjectionWriter>(
+    record: &RecordView<'_>,
+    w: &mut W,
+) -> Result<(), W::Error> {
     match &record.input.body {
         InputBody::Ses(_) => {
             let mut touched = BTreeSet::new();
@@ -19,8 +24,12 @@ pub(crate) fn fold<W: ProjectionWriter>(record: &RecordView<'_>, w: &mut W) -> R
                     let cause = SuppressionCause {
                         at_ms: fact.timestamp.0,
                         event_id: fact.id.to_hex(),
-                        reason: if fact.event_type == EventType::Bounce { "bounce" } else { "complaint" }
-                            .to_string(),
+                        reason: if fact.event_type == EventType::Bounce {
+                            "bounce"
+                        } else {
+                            "complaint"
+                        }
+                        .to_string(),
                         bounce_type: fact.bounce_type.as_deref().map(str::to_string),
                         ses_message_id: fact.ses_message_id.to_string(),
                         offset: record.offset,
@@ -29,8 +38,14 @@ pub(crate) fn fold<W: ProjectionWriter>(record: &RecordView<'_>, w: &mut W) -> R
                         sub.suppression_causes.insert(at, cause);
                     }
                 }
-                if fact.event_type == EventType::Subscription && fact.unsubscribe_all == Some(true) {
-                    unsubscribe(&mut sub, fact.timestamp, "ses-subscription", &fact.id.to_hex());
+                if fact.event_type == EventType::Subscription && fact.unsubscribe_all == Some(true)
+                {
+                    unsubscribe(
+                        &mut sub,
+                        fact.timestamp,
+                        "ses-subscription",
+                        &fact.id.to_hex(),
+                    );
                 }
                 if touched.insert(fact.email.clone()) {
                     w.add_history(&fact.email, record.offset)?;
@@ -51,7 +66,10 @@ pub(crate) fn fold<W: ProjectionWriter>(record: &RecordView<'_>, w: &mut W) -> R
 fn load<W: ProjectionWriter>(w: &mut W, email: &str) -> Result<Subscriber, W::Error> {
     Ok(match w.subscriber(email)? {
         Some(s) => s,
-        None => Subscriber { email: String::new(), ..Subscriber::new(email) },
+        None => Subscriber {
+            email: String::new(),
+            ..Subscriber::new(email)
+        },
     })
 }
 
@@ -91,7 +109,10 @@ fn unsubscribe(sub: &mut Subscriber, at: Timestamp, via: &str, event_id: &str) {
     };
     let earlier = match &sub.unsubscribed {
         None => true,
-        Some(u) => (candidate.at.as_str(), candidate.event_id.as_str()) < (u.at.as_str(), u.event_id.as_str()),
+        Some(u) => {
+            (candidate.at.as_str(), candidate.event_id.as_str())
+                < (u.at.as_str(), u.event_id.as_str())
+        }
     };
     if earlier {
         sub.unsubscribed = Some(candidate);
@@ -100,7 +121,11 @@ fn unsubscribe(sub: &mut Subscriber, at: Timestamp, via: &str, event_id: &str) {
 
 /// App events carrying `detail.email` update the profile with the default mapping:
 /// `firstName` from `detail.firstName`, attributes = the rest of `detail`.
-fn fold_app<W: ProjectionWriter>(app: &AppEvent<'_>, record: &RecordView<'_>, w: &mut W) -> Result<(), W::Error> {
+fn fold_app<W: ProjectionWriter>(
+    app: &AppEvent<'_>,
+    record: &RecordView<'_>,
+    w: &mut W,
+) -> Result<(), W::Error> {
     let Some(email) = &app.email else {
         return Ok(());
     };
@@ -112,33 +137,63 @@ fn fold_app<W: ProjectionWriter>(app: &AppEvent<'_>, record: &RecordView<'_>, w:
         _ => None,
     };
     let mut sub = load(w, email)?;
-    upsert_profile(&mut sub, app.time, &app.event_id, first_name, serde_json::Value::Object(detail));
+    upsert_profile(
+        &mut sub,
+        app.time,
+        &app.event_id,
+        first_name,
+        serde_json::Value::Object(detail),
+    );
     w.add_history(email, record.offset)?;
     save(w, sub, email)
 }
 
-fn fold_system<W: ProjectionWriter>(sys: &SystemEvent, record: &RecordView<'_>, w: &mut W) -> Result<(), W::Error> {
+fn fold_system<W: ProjectionWriter>(
+    sys: &SystemEvent,
+    record: &RecordView<'_>,
+    w: &mut W,
+) -> Result<(), W::Error> {
     let mut sub = load(w, &sys.email)?;
     let at = sys.time.to_string();
     match &sys.action {
         SystemAction::SuppressionRemoved { reason } => {
             let removal = (sys.time.0, sys.event_id.clone(), reason.clone());
-            if sub.suppression_removed.as_ref().is_none_or(|r| (r.0, &r.1) < (removal.0, &removal.1)) {
+            if sub
+                .suppression_removed
+                .as_ref()
+                .is_none_or(|r| (r.0, &r.1) < (removal.0, &removal.1))
+            {
                 sub.suppression_removed = Some(removal);
             }
         }
-        SystemAction::SubscriberUnsubscribed { via } => unsubscribe(&mut sub, sys.time, via, &sys.event_id),
-        SystemAction::SubscriberUpserted { first_name, attributes } => {
-            upsert_profile(&mut sub, sys.time, &sys.event_id, first_name.clone(), attributes.clone())
+        SystemAction::SubscriberUnsubscribed { via } => {
+            unsubscribe(&mut sub, sys.time, via, &sys.event_id)
         }
-        SystemAction::SequenceStarted { sequence_id, execution_arn, .. } => {
+        SystemAction::SubscriberUpserted {
+            first_name,
+            attributes,
+        } => upsert_profile(
+            &mut sub,
+            sys.time,
+            &sys.event_id,
+            first_name.clone(),
+            attributes.clone(),
+        ),
+        SystemAction::SequenceStarted {
+            sequence_id,
+            execution_arn,
+            ..
+        } => {
             // A stop may have been folded first: fill in what the start knows, keep the status.
-            let entry = sub.executions.entry(execution_arn.clone()).or_insert(Execution {
-                sequence_id: String::new(),
-                started_at: String::new(),
-                status: "RUNNING".into(),
-                stopped_at: None,
-            });
+            let entry = sub
+                .executions
+                .entry(execution_arn.clone())
+                .or_insert(Execution {
+                    sequence_id: String::new(),
+                    started_at: String::new(),
+                    status: "RUNNING".into(),
+                    stopped_at: None,
+                });
             entry.sequence_id = sequence_id.clone();
             if entry.started_at.is_empty() || at < entry.started_at {
                 entry.started_at = at;

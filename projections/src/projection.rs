@@ -64,7 +64,10 @@ impl FromStr for Projection {
             .find(|p| p.name() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = Projection::ALL.iter().map(|p| p.name()).collect();
-                format!("unknown projection {s:?}: expected one of {}", names.join(", "))
+                format!(
+                    "unknown projection {s:?}: expected one of {}",
+                    names.join(", ")
+                )
             })
     }
 }

@@ -153,9 +153,21 @@ impl RollupKey {
     pub fn for_day(scope: &Scope, day: Day) -> [RollupKey; 3] {
         let (y, m, _) = day.civil();
         [
-            RollupKey { scope: scope.clone(), level: Level::Day, period: day.0 },
-            RollupKey { scope: scope.clone(), level: Level::Month, period: y * 12 + m as i32 - 1 },
-            RollupKey { scope: scope.clone(), level: Level::Year, period: y },
+            RollupKey {
+                scope: scope.clone(),
+                level: Level::Day,
+                period: day.0,
+            },
+            RollupKey {
+                scope: scope.clone(),
+                level: Level::Month,
+                period: y * 12 + m as i32 - 1,
+            },
+            RollupKey {
+                scope: scope.clone(),
+                level: Level::Year,
+                period: y,
+            },
         ]
     }
 
@@ -198,37 +210,74 @@ pub fn plan(from: Day, to: Day) -> Vec<RollupRun> {
         y * 12 + m as i32 - 1
     };
     let first_of_month = |mi: i32| {
-        Day::from_civil(mi.div_euclid(12), mi.rem_euclid(12) as u32 + 1, 1).expect("day 1 of a month 1..=12 exists")
+        Day::from_civil(mi.div_euclid(12), mi.rem_euclid(12) as u32 + 1, 1)
+            .expect("day 1 of a month 1..=12 exists")
     };
     let (fm, tm) = (month_of(from), month_of(to));
     // Whole months inside [from, to].
-    let first_full_month = if first_of_month(fm) == from { fm } else { fm + 1 };
-    let last_full_month = if first_of_month(tm + 1).0 - 1 == to.0 { tm } else { tm - 1 };
+    let first_full_month = if first_of_month(fm) == from {
+        fm
+    } else {
+        fm + 1
+    };
+    let last_full_month = if first_of_month(tm + 1).0 - 1 == to.0 {
+        tm
+    } else {
+        tm - 1
+    };
     if first_full_month > last_full_month {
         // No whole month: one run of days (at most 61 days across one month boundary).
-        runs.push(RollupRun { level: Level::Day, from: from.0, to: to.0 });
+        runs.push(RollupRun {
+            level: Level::Day,
+            from: from.0,
+            to: to.0,
+        });
         return runs;
     }
     if first_of_month(first_full_month) > from {
-        runs.push(RollupRun { level: Level::Day, from: from.0, to: first_of_month(first_full_month).0 - 1 });
+        runs.push(RollupRun {
+            level: Level::Day,
+            from: from.0,
+            to: first_of_month(first_full_month).0 - 1,
+        });
     }
     // Whole years inside the whole months.
     let first_full_year = (first_full_month + 11).div_euclid(12);
     let last_full_year = (last_full_month + 1).div_euclid(12) - 1;
     if first_full_year <= last_full_year {
         if first_full_month < first_full_year * 12 {
-            runs.push(RollupRun { level: Level::Month, from: first_full_month, to: first_full_year * 12 - 1 });
+            runs.push(RollupRun {
+                level: Level::Month,
+                from: first_full_month,
+                to: first_full_year * 12 - 1,
+            });
         }
-        runs.push(RollupRun { level: Level::Year, from: first_full_year, to: last_full_year });
+        runs.push(RollupRun {
+            level: Level::Year,
+            from: first_full_year,
+            to: last_full_year,
+        });
         if (last_full_year + 1) * 12 <= last_full_month {
-            runs.push(RollupRun { level: Level::Month, from: (last_full_year + 1) * 12, to: last_full_month });
+            runs.push(RollupRun {
+                level: Level::Month,
+                from: (last_full_year + 1) * 12,
+                to: last_full_month,
+            });
         }
     } else {
-        runs.push(RollupRun { level: Level::Month, from: first_full_month, to: last_full_month });
+        runs.push(RollupRun {
+            level: Level::Month,
+            from: first_full_month,
+            to: last_full_month,
+        });
     }
     let after_months = first_of_month(last_full_month + 1);
     if after_months <= to {
-        runs.push(RollupRun { level: Level::Day, from: after_months.0, to: to.0 });
+        runs.push(RollupRun {
+            level: Level::Day,
+            from: after_months.0,
+            to: to.0,
+        });
     }
     runs
 }
@@ -295,7 +344,11 @@ mod tests {
     fn a_whole_year_is_one_row() {
         assert_eq!(
             plan(d("2024-01-01"), d("2024-12-31")),
-            vec![RollupRun { level: Level::Year, from: 2024, to: 2024 }]
+            vec![RollupRun {
+                level: Level::Year,
+                from: 2024,
+                to: 2024
+            }]
         );
         assert_eq!(plan(d("2024-06-02"), d("2024-06-01")), vec![]);
     }
@@ -310,7 +363,14 @@ mod tests {
 
     #[test]
     fn keys_sort_by_period_including_negative() {
-        let k = |p| RollupKey { scope: Scope::All, level: Level::Day, period: p }.encode();
+        let k = |p| {
+            RollupKey {
+                scope: Scope::All,
+                level: Level::Day,
+                period: p,
+            }
+            .encode()
+        };
         assert!(k(-5) < k(-1));
         assert!(k(-1) < k(0));
         assert!(k(0) < k(20_000));

@@ -41,6 +41,16 @@ pub struct LinkKey {
     pub url: String,
 }
 
+/// Clicks on one link of one template, summed over a range of days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkCount {
+    pub url: String,
+    pub template_key: String,
+    pub clicks: i64,
+    /// Recipients whose first click of this link falls in the range.
+    pub unique_clicks: i64,
+}
+
 /// The write side, inside one batch. Reads see the batch's own earlier writes. A batch is
 /// committed atomically with the checkpoints set through [`ProjectionWriter::set_checkpoint`].
 pub trait ProjectionWriter {
@@ -84,8 +94,11 @@ pub trait ProjectionWriter {
     ) -> Result<(), Self::Error>;
 
     /// Records that `projection` has folded every record before `next_offset`.
-    fn set_checkpoint(&mut self, projection: Projection, next_offset: Offset)
-    -> Result<(), Self::Error>;
+    fn set_checkpoint(
+        &mut self,
+        projection: Projection,
+        next_offset: Offset,
+    ) -> Result<(), Self::Error>;
 }
 
 /// One page of a list query.
@@ -147,14 +160,13 @@ pub trait ProjectionReader {
     /// Log offsets of the records that concern `email`, oldest first.
     fn history(&self, email: &str) -> Result<Vec<Offset>, Self::Error>;
 
-    /// Link rows of a template (or all templates) between two days, as
-    /// `(url, template, clicks, unique)` summed over the days.
+    /// Link rows of a template (or all templates) between two days, summed over the days.
     fn link_counts(
         &self,
         template_key: Option<&str>,
         from_day: i32,
         to_day: i32,
-    ) -> Result<Vec<(String, String, i64, i64)>, Self::Error>;
+    ) -> Result<Vec<LinkCount>, Self::Error>;
 
     /// The offset each projection has folded up to (the checkpoint), if any.
     fn checkpoint(&self, projection: Projection) -> Result<Option<Offset>, Self::Error>;

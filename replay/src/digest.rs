@@ -8,7 +8,10 @@ pub struct Digest {
 
 impl Default for Digest {
     fn default() -> Self {
-        Digest { hasher: xxhash_rust::xxh3::Xxh3::new(), rows: 0 }
+        Digest {
+            hasher: xxhash_rust::xxh3::Xxh3::new(),
+            rows: 0,
+        }
     }
 }
 

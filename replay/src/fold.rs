@@ -26,8 +26,15 @@ pub fn fold_record<W: ProjectionWriter>(
     projections: &[Projection],
     writer: &mut W,
 ) -> Result<(), FoldError<W::Error>> {
-    let input = parse_input(&record.raw).map_err(|source| FoldError::Unparsable { offset: record.offset, source })?;
-    let view = RecordView { offset: record.offset, input, new_ids: &record.identities };
+    let input = parse_input(&record.raw).map_err(|source| FoldError::Unparsable {
+        offset: record.offset,
+        source,
+    })?;
+    let view = RecordView {
+        offset: record.offset,
+        input,
+        new_ids: &record.identities,
+    };
     for &p in projections {
         fold(p, &view, writer).map_err(FoldError::Store)?;
     }

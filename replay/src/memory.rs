@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use mailshot_domain::log::Offset;
 use mailshot_projections::rollups::Counts;
 use mailshot_projections::{
-    EngagementKey, EventRow, FirstEngagement, LinkKey, Projection, ProjectionWriter, RollupKey, Subscriber,
+    EngagementKey, EventRow, FirstEngagement, LinkKey, Projection, ProjectionWriter, RollupKey,
+    Subscriber,
 };
 
 /// Every projection in ordered maps. Infallible.
@@ -24,7 +25,8 @@ impl ProjectionWriter for MemoryWriter {
     type Error = std::convert::Infallible;
 
     fn put_event(&mut self, row: &EventRow) -> Result<(), Self::Error> {
-        self.events.insert((row.email.clone(), row.sort_key.clone()), row.clone());
+        self.events
+            .insert((row.email.clone(), row.sort_key.clone()), row.clone());
         Ok(())
     }
 
@@ -33,7 +35,10 @@ impl ProjectionWriter for MemoryWriter {
         Ok(())
     }
 
-    fn first_engagement(&mut self, key: &EngagementKey) -> Result<Option<FirstEngagement>, Self::Error> {
+    fn first_engagement(
+        &mut self,
+        key: &EngagementKey,
+    ) -> Result<Option<FirstEngagement>, Self::Error> {
         Ok(self.first.get(key).map(|(at, t, s)| FirstEngagement {
             at: mailshot_domain::Timestamp(*at),
             template_key: t.clone(),
@@ -41,8 +46,15 @@ impl ProjectionWriter for MemoryWriter {
         }))
     }
 
-    fn set_first_engagement(&mut self, key: &EngagementKey, v: &FirstEngagement) -> Result<(), Self::Error> {
-        self.first.insert(key.clone(), (v.at.0, v.template_key.clone(), v.sequence_id.clone()));
+    fn set_first_engagement(
+        &mut self,
+        key: &EngagementKey,
+        v: &FirstEngagement,
+    ) -> Result<(), Self::Error> {
+        self.first.insert(
+            key.clone(),
+            (v.at.0, v.template_key.clone(), v.sequence_id.clone()),
+        );
         Ok(())
     }
 
@@ -51,7 +63,8 @@ impl ProjectionWriter for MemoryWriter {
     }
 
     fn put_subscriber(&mut self, subscriber: &Subscriber) -> Result<(), Self::Error> {
-        self.subscribers.insert(subscriber.email.clone(), subscriber.clone());
+        self.subscribers
+            .insert(subscriber.email.clone(), subscriber.clone());
         Ok(())
     }
 
@@ -63,14 +76,23 @@ impl ProjectionWriter for MemoryWriter {
         Ok(())
     }
 
-    fn add_link_counts(&mut self, key: &LinkKey, clicks: i64, unique: i64) -> Result<(), Self::Error> {
+    fn add_link_counts(
+        &mut self,
+        key: &LinkKey,
+        clicks: i64,
+        unique: i64,
+    ) -> Result<(), Self::Error> {
         let e = self.links.entry(key.clone()).or_default();
         e.0 += clicks;
         e.1 += unique;
         Ok(())
     }
 
-    fn set_checkpoint(&mut self, projection: Projection, next_offset: Offset) -> Result<(), Self::Error> {
+    fn set_checkpoint(
+        &mut self,
+        projection: Projection,
+        next_offset: Offset,
+    ) -> Result<(), Self::Error> {
         self.checkpoints.insert(projection, next_offset);
         Ok(())
     }

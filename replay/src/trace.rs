@@ -35,8 +35,14 @@ fn visible(sub: Option<&Subscriber>) -> Map<String, Value> {
 
 /// Traces `email` (already normalised): `{"email", "items": [{"offset", "ingestTime",
 /// "envelope", "facts", "input", "change", "summary"}]}`.
-pub fn trace<L: LogReader, R: ProjectionReader>(log: &L, reader: &R, email: &str) -> Result<Value, TraceError> {
-    let offsets = reader.history(email).map_err(|e| TraceError::Store(e.to_string()))?;
+pub fn trace<L: LogReader, R: ProjectionReader>(
+    log: &L,
+    reader: &R,
+    email: &str,
+) -> Result<Value, TraceError> {
+    let offsets = reader
+        .history(email)
+        .map_err(|e| TraceError::Store(e.to_string()))?;
     if offsets.is_empty() {
         return Err(TraceError::NotFound(email.to_string()));
     }
@@ -48,12 +54,16 @@ pub fn trace<L: LogReader, R: ProjectionReader>(log: &L, reader: &R, email: &str
             .map_err(|e| TraceError::Log(e.to_string()))?
             .ok_or(TraceError::Missing { offset })?;
         let before = visible(memory.subscribers.get(email));
-        fold_record(&record, &[Projection::Subscribers], &mut memory).map_err(|e| TraceError::Log(e.to_string()))?;
+        fold_record(&record, &[Projection::Subscribers], &mut memory)
+            .map_err(|e| TraceError::Log(e.to_string()))?;
         let after = visible(memory.subscribers.get(email));
         let mut change = Map::new();
         for (k, v) in &after {
             if before.get(k) != Some(v) {
-                change.insert(k.clone(), json!({"before": before.get(k).cloned().unwrap_or(Value::Null), "after": v}));
+                change.insert(
+                    k.clone(),
+                    json!({"before": before.get(k).cloned().unwrap_or(Value::Null), "after": v}),
+                );
             }
         }
         let input = parse_input(&record.raw).map_err(|e| TraceError::Log(e.to_string()))?;
@@ -102,15 +112,28 @@ fn summarise(change: &Map<String, Value>, facts: &[Value]) -> String {
         return if after.is_null() {
             "suppression lifted".to_string()
         } else {
-            format!("suppressed: {} at {}", after["reason"].as_str().unwrap_or("?"), after["at"].as_str().unwrap_or("?"))
+            format!(
+                "suppressed: {} at {}",
+                after["reason"].as_str().unwrap_or("?"),
+                after["at"].as_str().unwrap_or("?")
+            )
         };
     }
     if change.contains_key("unsubscribed") {
         return "unsubscribed".to_string();
     }
-    let kinds: Vec<&str> = facts.iter().filter_map(|f| f["eventType"].as_str()).collect();
-    let what = if kinds.is_empty() { "record".to_string() } else { kinds.join(", ") };
-    if change.is_empty() { format!("{what}: no state change") } else {
+    let kinds: Vec<&str> = facts
+        .iter()
+        .filter_map(|f| f["eventType"].as_str())
+        .collect();
+    let what = if kinds.is_empty() {
+        "record".to_string()
+    } else {
+        kinds.join(", ")
+    };
+    if change.is_empty() {
+        format!("{what}: no state change")
+    } else {
         let keys: Vec<&str> = change.keys().map(String::as_str).collect();
         format!("{what}: {} changed", keys.join(", "))
     }

@@ -55,14 +55,17 @@ impl Rng {
 }
 
 pub fn run(inputs: u64, seed: u64, as_json: bool) -> anyhow::Result<ExitCode> {
-    let scratch = tempfile::Builder::new().prefix("mailshot-bench").tempdir()?;
+    let scratch = tempfile::Builder::new()
+        .prefix("mailshot-bench")
+        .tempdir()?;
     let input_path = scratch.path().join("input.ndjson");
     let cfg = WorkloadConfig::new(inputs, seed);
     let (start, days) = (cfg.start, cfg.days);
     eprintln!("bench: generating {inputs} inputs");
     let (mut templates, mut sequences) = (Vec::<String>::new(), Vec::<String>::new());
     {
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&input_path)?);
+        let mut out =
+            std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&input_path)?);
         for (i, line) in Generator::new(cfg).enumerate() {
             if i % 97 == 0 {
                 for input in parse_line(line.as_bytes()).into_iter().flatten() {
@@ -109,8 +112,12 @@ pub fn run(inputs: u64, seed: u64, as_json: bool) -> anyhow::Result<ExitCode> {
             args["endDate"] = json!(Day(b).to_string());
         }
         match rng.below(3) {
-            0 if !templates.is_empty() => args["templateKey"] = json!(templates[rng.below(templates.len() as u64) as usize]),
-            1 if !sequences.is_empty() => args["sequenceId"] = json!(sequences[rng.below(sequences.len() as u64) as usize]),
+            0 if !templates.is_empty() => {
+                args["templateKey"] = json!(templates[rng.below(templates.len() as u64) as usize])
+            }
+            1 if !sequences.is_empty() => {
+                args["sequenceId"] = json!(sequences[rng.below(sequences.len() as u64) as usize])
+            }
             _ => {}
         }
         let t = Instant::now();

@@ -21,8 +21,13 @@ const DEMO_SEED: u64 = 2024;
 pub fn run(data: &Path, inputs: u64) -> anyhow::Result<ExitCode> {
     let cfg = WorkloadConfig::new(inputs, DEMO_SEED);
     let (start, days) = (cfg.start, cfg.days);
-    println!("== generating {inputs} inputs: {days} days of traffic from {start} (seed {DEMO_SEED})");
-    let tmp = tempfile::Builder::new().prefix("mailshot-demo").suffix(".ndjson").tempfile()?;
+    println!(
+        "== generating {inputs} inputs: {days} days of traffic from {start} (seed {DEMO_SEED})"
+    );
+    let tmp = tempfile::Builder::new()
+        .prefix("mailshot-demo")
+        .suffix(".ndjson")
+        .tempfile()?;
     let mut templates = BTreeSet::new();
     {
         let mut out = std::io::BufWriter::new(tmp.as_file());
@@ -40,26 +45,44 @@ pub fn run(data: &Path, inputs: u64) -> anyhow::Result<ExitCode> {
     println!("== ingesting into {}", data.display());
     let mut writer = Writer::open(data)?;
     let mut rejected = 0;
-    let summary = writer.ingest(&[LineSource::File(tmp.path().to_path_buf())], |_| rejected += 1, |_| {})?;
+    let summary = writer.ingest(
+        &[LineSource::File(tmp.path().to_path_buf())],
+        |_| rejected += 1,
+        |_| {},
+    )?;
     println!("{}", serde_json::to_string(&summary)?);
-    println!("({rejected} malformed inputs were quarantined in {}/quarantine/)", data.display());
+    println!(
+        "({rejected} malformed inputs were quarantined in {}/quarantine/)",
+        data.display()
+    );
 
     let snapshot = writer.store.snapshot()?;
     let ask = |tool: &str, args: serde_json::Value| query::run(&snapshot, tool, &args, now());
     let end = mailshot_domain::Day(start.0 + days as i32 - 1);
     println!("\n== delivery stats {start} .. {end}");
-    let stats = ask("get_delivery_stats", json!({"startDate": start.to_string(), "endDate": end.to_string()}))?;
+    let stats = ask(
+        "get_delivery_stats",
+        json!({"startDate": start.to_string(), "endDate": end.to_string()}),
+    )?;
     print!("{}", render::human("get_delivery_stats", &stats));
 
     println!("\n== top templates by open rate");
     let mut rows = Vec::new();
     for t in &templates {
         let s = ask("get_delivery_stats", json!({"templateKey": t}))?;
-        rows.push((s["rates"]["open"].as_f64().unwrap_or(0.0), t.clone(), s["counts"]["delivery"].clone()));
+        rows.push((
+            s["rates"]["open"].as_f64().unwrap_or(0.0),
+            t.clone(),
+            s["counts"]["delivery"].clone(),
+        ));
     }
     rows.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     for (rate, t, delivered) in rows.iter().take(5) {
-        let name = if t.is_empty() { "(no template)" } else { t.as_str() };
+        let name = if t.is_empty() {
+            "(no template)"
+        } else {
+            t.as_str()
+        };
         println!("{:>6.1}%  {name:<24} ({delivered} delivered)", rate * 100.0);
     }
 
@@ -76,10 +99,16 @@ pub fn run(data: &Path, inputs: u64) -> anyhow::Result<ExitCode> {
             first["offset"]
         );
         println!("\n== trace of {email}");
-        let reader = crate::embedded::ReaderView { log: &writer.log, snapshot: &snapshot };
+        let reader = crate::embedded::ReaderView {
+            log: &writer.log,
+            snapshot: &snapshot,
+        };
         let trace = reader.trace(&email)?;
         print!("{}", render::human("trace_subscriber", &trace));
     }
-    println!("\nTry: mailshot --data {} stats --template <key> | events subscriber <email> | suppressed", data.display());
+    println!(
+        "\nTry: mailshot --data {} stats --template <key> | events subscriber <email> | suppressed",
+        data.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -112,6 +112,8 @@ pub enum Command {
     },
     /// Rebuild every projection into scratch space and compare digests with the live ones.
     Verify,
+    /// Serve the query tools over MCP on stdin/stdout (for AI assistants).
+    Mcp,
     /// Write a deterministic workload as NDJSON on stdout.
     Gen {
         #[arg(long)]
@@ -161,30 +163,59 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(&summary)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Stats { from, to, template, sequence, json } => query::run(
+        Command::Stats {
+            from,
+            to,
+            template,
+            sequence,
+            json,
+        } => query::run(
             &data,
             "get_delivery_stats",
             json!({"startDate": from, "endDate": to, "templateKey": template, "sequenceId": sequence}),
             json,
         ),
-        Command::Events { kind, key, event_type, from, to, limit, next, json } => {
+        Command::Events {
+            kind,
+            key,
+            event_type,
+            from,
+            to,
+            limit,
+            next,
+            json,
+        } => {
             let (tool, arg) = match kind.as_str() {
                 "subscriber" => ("get_subscriber_events", "email"),
                 "template" => ("get_template_events", "templateKey"),
                 "sequence" => ("get_sequence_events", "sequenceId"),
-                other => anyhow::bail!("events: unknown kind {other:?}: expected subscriber, template or sequence"),
+                other => anyhow::bail!(
+                    "events: unknown kind {other:?}: expected subscriber, template or sequence"
+                ),
             };
             let mut args = json!({"eventType": event_type, "startDate": from, "endDate": to,
                                   "limit": limit, "nextToken": next});
             args[arg] = json!(key);
             query::run(&data, tool, args, json)
         }
-        Command::Subscriber { email, json } => query::run(&data, "get_subscriber", json!({"email": email}), json),
-        Command::Trace { email, json } => query::run(&data, "trace_subscriber", json!({"email": email}), json),
-        Command::Suppressed { limit, next, json } => {
-            query::run(&data, "list_suppressed", json!({"limit": limit, "nextToken": next}), json)
+        Command::Subscriber { email, json } => {
+            query::run(&data, "get_subscriber", json!({"email": email}), json)
         }
-        Command::Links { template, from, to, json } => query::run(
+        Command::Trace { email, json } => {
+            query::run(&data, "trace_subscriber", json!({"email": email}), json)
+        }
+        Command::Suppressed { limit, next, json } => query::run(
+            &data,
+            "list_suppressed",
+            json!({"limit": limit, "nextToken": next}),
+            json,
+        ),
+        Command::Links {
+            template,
+            from,
+            to,
+            json,
+        } => query::run(
             &data,
             "get_link_stats",
             json!({"templateKey": template, "startDate": from, "endDate": to}),
@@ -200,7 +231,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let started = std::time::Instant::now();
             let records = rebuild(&writer, &projections)?;
             let names: Vec<_> = projections.iter().map(|p| p.name()).collect();
-            eprintln!("replayed {} in {:.1}s", names.join(", "), started.elapsed().as_secs_f64());
+            eprintln!(
+                "replayed {} in {:.1}s",
+                names.join(", "),
+                started.elapsed().as_secs_f64()
+            );
             println!("{}", json!({"projections": names, "records": records}));
             Ok(ExitCode::SUCCESS)
         }
@@ -210,7 +245,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut ok = true;
             for r in &reports {
                 if r.matches {
-                    eprintln!("{}: ok ({} rows, digest {})", r.projection, r.rows, r.live_digest);
+                    eprintln!(
+                        "{}: ok ({} rows, digest {})",
+                        r.projection, r.rows, r.live_digest
+                    );
                 } else {
                     ok = false;
                     eprintln!(
@@ -223,7 +261,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             println!("{}", serde_json::to_string(&reports)?);
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Gen { inputs, seed } => {
             use std::io::Write;
@@ -236,6 +278,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Mcp => crate::mcp::serve(&data),
         Command::Demo { inputs } => demo::run(&data, inputs),
         Command::Bench { inputs, seed, json } => bench::run(inputs, seed, json),
     }

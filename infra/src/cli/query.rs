@@ -38,9 +38,17 @@ pub fn new_event_id(salt: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let t = now().0;
-    let h = xxhash_rust::xxh3::xxh3_128(format!("{t}/{}/{n}/{salt}", std::process::id()).as_bytes());
+    let h =
+        xxhash_rust::xxh3::xxh3_128(format!("{t}/{}/{n}/{salt}", std::process::id()).as_bytes());
     let hex = format!("{h:032x}");
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// `unsuppress EMAIL --reason TEXT`: appends `suppression.removed` to the log.
@@ -54,7 +62,11 @@ pub fn unsuppress(data: &Path, email: &str, reason: &str) -> anyhow::Result<Exit
         return Ok(ExitCode::from(1));
     }
     let mut writer = Writer::open(data)?;
-    let suppressed = writer.store.snapshot()?.subscriber(&email)?.and_then(|s| s.suppression());
+    let suppressed = writer
+        .store
+        .snapshot()?
+        .subscriber(&email)?
+        .and_then(|s| s.suppression());
     if suppressed.is_none() {
         eprintln!("mailshot: {email} is not suppressed");
         return Ok(ExitCode::from(1));
@@ -63,9 +75,14 @@ pub fn unsuppress(data: &Path, email: &str, reason: &str) -> anyhow::Result<Exit
         new_event_id(&email),
         now(),
         email.clone(),
-        SystemAction::SuppressionRemoved { reason: reason.to_string() },
+        SystemAction::SuppressionRemoved {
+            reason: reason.to_string(),
+        },
     );
     writer.ingest_raw(&[event.to_json()])?;
-    println!("{}", serde_json::json!({"email": email, "unsuppressed": true, "eventId": event.event_id}));
+    println!(
+        "{}",
+        serde_json::json!({"email": email, "unsuppressed": true, "eventId": event.event_id})
+    );
     Ok(ExitCode::SUCCESS)
 }

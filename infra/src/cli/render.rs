@@ -18,23 +18,47 @@ pub fn human(tool: &str, answer: &Value) -> String {
     match tool {
         "get_delivery_stats" => {
             let p = &answer["period"];
-            let _ = writeln!(out, "period      {} .. {}", s(&p["startDate"]), s(&p["endDate"]));
+            let _ = writeln!(
+                out,
+                "period      {} .. {}",
+                s(&p["startDate"]),
+                s(&p["endDate"])
+            );
             if let Some(counts) = answer["counts"].as_object() {
                 for (k, v) in counts {
                     let _ = writeln!(out, "{k:<18} {v:>10}");
                 }
             }
-            let _ = writeln!(out, "{:<18} {:>10}", "unique opens", s(&answer["unique"]["open"]));
-            let _ = writeln!(out, "{:<18} {:>10}", "unique clicks", s(&answer["unique"]["click"]));
+            let _ = writeln!(
+                out,
+                "{:<18} {:>10}",
+                "unique opens",
+                s(&answer["unique"]["open"])
+            );
+            let _ = writeln!(
+                out,
+                "{:<18} {:>10}",
+                "unique clicks",
+                s(&answer["unique"]["click"])
+            );
             if let Some(rates) = answer["rates"].as_object() {
                 for (k, v) in rates {
-                    let _ = writeln!(out, "{:<18} {:>9.2}%", format!("{k} rate"), v.as_f64().unwrap_or(0.0) * 100.0);
+                    let _ = writeln!(
+                        out,
+                        "{:<18} {:>9.2}%",
+                        format!("{k} rate"),
+                        v.as_f64().unwrap_or(0.0) * 100.0
+                    );
                 }
             }
             let _ = writeln!(out, "{:<18} {:>10}", "total", s(&answer["total"]));
         }
         "get_subscriber_events" | "get_template_events" | "get_sequence_events" => {
-            let _ = writeln!(out, "{:<25} {:<17} {:<32} {:<22} subject", "timestamp", "type", "email", "template");
+            let _ = writeln!(
+                out,
+                "{:<25} {:<17} {:<32} {:<22} subject",
+                "timestamp", "type", "email", "template"
+            );
             for item in answer["items"].as_array().into_iter().flatten() {
                 let _ = writeln!(
                     out,
@@ -51,7 +75,11 @@ pub fn human(tool: &str, answer: &Value) -> String {
             }
         }
         "list_suppressed" => {
-            let _ = writeln!(out, "{:<34} {:<10} {:<10} {:<25} offset", "email", "reason", "bounce", "at");
+            let _ = writeln!(
+                out,
+                "{:<34} {:<10} {:<10} {:<25} offset",
+                "email", "reason", "bounce", "at"
+            );
             for item in answer["items"].as_array().into_iter().flatten() {
                 let _ = writeln!(
                     out,
@@ -70,17 +98,38 @@ pub fn human(tool: &str, answer: &Value) -> String {
         "trace_subscriber" => {
             let _ = writeln!(out, "trace of {}", s(&answer["email"]));
             for item in answer["items"].as_array().into_iter().flatten() {
-                let _ = writeln!(out, "#{:<8} {:<14} {}", s(&item["offset"]), s(&item["envelope"]), s(&item["summary"]));
+                let _ = writeln!(
+                    out,
+                    "#{:<8} {:<14} {}",
+                    s(&item["offset"]),
+                    s(&item["envelope"]),
+                    s(&item["summary"])
+                );
             }
         }
         "get_link_stats" => {
-            let _ = writeln!(out, "{:>7} {:>7}  {:<22} url", "clicks", "unique", "template");
+            let _ = writeln!(
+                out,
+                "{:>7} {:>7}  {:<22} url",
+                "clicks", "unique", "template"
+            );
             for l in answer["links"].as_array().into_iter().flatten() {
-                let _ = writeln!(out, "{:>7} {:>7}  {:<22} {}", s(&l["clicks"]), s(&l["uniqueClicks"]), s(&l["templateKey"]), s(&l["url"]));
+                let _ = writeln!(
+                    out,
+                    "{:>7} {:>7}  {:<22} {}",
+                    s(&l["clicks"]),
+                    s(&l["uniqueClicks"]),
+                    s(&l["templateKey"]),
+                    s(&l["url"])
+                );
             }
         }
         _ => {
-            let _ = writeln!(out, "{}", serde_json::to_string_pretty(answer).unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(answer).unwrap_or_default()
+            );
         }
     }
     out

@@ -19,7 +19,12 @@ pub fn catch_up(log: &SegmentLog, store: &LmdbStore) -> Result<u64, EmbeddedErro
     for p in Projection::ALL {
         from.push((p, store.progress(p, false)?.checkpoint.unwrap_or(0)));
     }
-    let start = from.iter().map(|(_, o)| *o).min().unwrap_or(end).min(ids_from);
+    let start = from
+        .iter()
+        .map(|(_, o)| *o)
+        .min()
+        .unwrap_or(end)
+        .min(ids_from);
     if start >= end {
         return Ok(0);
     }
@@ -36,8 +41,13 @@ pub fn catch_up(log: &SegmentLog, store: &LmdbStore) -> Result<u64, EmbeddedErro
             if offset >= ids_from {
                 batch.put_ids(&record.identities, offset)?;
             }
-            let due: Vec<Projection> = from.iter().filter(|(_, o)| offset >= *o).map(|(p, _)| *p).collect();
-            fold_record(&record, &due, &mut batch).map_err(|e| EmbeddedError::Fold(e.to_string()))?;
+            let due: Vec<Projection> = from
+                .iter()
+                .filter(|(_, o)| offset >= *o)
+                .map(|(p, _)| *p)
+                .collect();
+            fold_record(&record, &due, &mut batch)
+                .map_err(|e| EmbeddedError::Fold(e.to_string()))?;
             next = offset + 1;
             n += 1;
             if n == FOLD_BATCH {

@@ -31,7 +31,11 @@ pub enum LineSource {
 impl LineSource {
     /// `-` is stdin; anything else a file path.
     pub fn parse(arg: &str) -> LineSource {
-        if arg == "-" { LineSource::Stdin } else { LineSource::File(PathBuf::from(arg)) }
+        if arg == "-" {
+            LineSource::Stdin
+        } else {
+            LineSource::File(PathBuf::from(arg))
+        }
     }
 
     fn name(&self) -> String {
@@ -71,7 +75,12 @@ pub struct Rejection {
 }
 
 fn now() -> Timestamp {
-    Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0))
+    Timestamp(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    )
 }
 
 impl Writer {
@@ -89,7 +98,10 @@ impl Writer {
             let (reader, size): (Box<dyn Read>, Option<u64>) = match source {
                 LineSource::Stdin => (Box::new(std::io::stdin().lock()), None),
                 LineSource::File(path) => {
-                    let file = File::open(path).map_err(|e| EmbeddedError::Input { path: name.clone(), reason: e.to_string() })?;
+                    let file = File::open(path).map_err(|e| EmbeddedError::Input {
+                        path: name.clone(),
+                        reason: e.to_string(),
+                    })?;
                     let size = file.metadata().ok().map(|m| m.len());
                     (Box::new(file), size)
                 }
@@ -102,7 +114,10 @@ impl Writer {
                 let mut line = Vec::new();
                 let n = reader
                     .read_until(b'\n', &mut line)
-                    .map_err(|e| EmbeddedError::Input { path: name.clone(), reason: e.to_string() })?;
+                    .map_err(|e| EmbeddedError::Input {
+                        path: name.clone(),
+                        reason: e.to_string(),
+                    })?;
                 if n == 0 {
                     break;
                 }
@@ -134,11 +149,19 @@ impl Writer {
 
     /// Appends inputs that mailshot itself produced (admin commands, reactor outcomes).
     pub fn ingest_raw(&mut self, lines: &[String]) -> Result<IngestSummary, EmbeddedError> {
-        let batch: Vec<(u64, Vec<u8>)> = lines.iter().enumerate().map(|(i, l)| (i as u64 + 1, l.as_bytes().to_vec())).collect();
+        let batch: Vec<(u64, Vec<u8>)> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i as u64 + 1, l.as_bytes().to_vec()))
+            .collect();
         let mut rejected = Vec::new();
-        let s = self.ingest_batch("mailshot", &batch, &mut |r: &Rejection| rejected.push(r.reason.clone()))?;
+        let s = self.ingest_batch("mailshot", &batch, &mut |r: &Rejection| {
+            rejected.push(r.reason.clone())
+        })?;
         if let Some(reason) = rejected.first() {
-            return Err(EmbeddedError::Fold(format!("internal input rejected: {reason}")));
+            return Err(EmbeddedError::Fold(format!(
+                "internal input rejected: {reason}"
+            )));
         }
         Ok(s)
     }
@@ -182,7 +205,11 @@ impl Writer {
                             reason: reason.clone(),
                             input: String::from_utf8_lossy(line).into_owned(),
                         });
-                        rejections.push(Rejection { source: source.to_string(), line: *line_no, reason });
+                        rejections.push(Rejection {
+                            source: source.to_string(),
+                            line: *line_no,
+                            reason,
+                        });
                     }
                 }
             }
@@ -199,7 +226,11 @@ impl Writer {
         let ingest_time = now();
         let records: Vec<NewRecord> = accepted
             .iter()
-            .map(|(input, ids)| NewRecord { ingest_time, identities: ids.clone(), raw: input.raw.to_string() })
+            .map(|(input, ids)| NewRecord {
+                ingest_time,
+                identities: ids.clone(),
+                raw: input.raw.to_string(),
+            })
             .collect();
         // The log first (fsync): from here the batch is the truth; the store below is
         // derived and, if we crash before its commit, is caught up from the log on restart.
@@ -208,7 +239,11 @@ impl Writer {
         for (i, (input, ids)) in accepted.into_iter().enumerate() {
             let offset = first + i as u64;
             writer.put_ids(&ids, offset)?;
-            let view = RecordView { offset, input, new_ids: &ids };
+            let view = RecordView {
+                offset,
+                input,
+                new_ids: &ids,
+            };
             for p in Projection::ALL {
                 fold(p, &view, &mut writer)?;
             }

@@ -56,7 +56,12 @@ impl Writer {
         let log = SegmentLog::open(dir, LogOptions::default())?;
         let store = LmdbStore::open(dir)?;
         let quarantine = Quarantine::open(dir)?;
-        let writer = Writer { dir: dir.to_path_buf(), log, store, quarantine };
+        let writer = Writer {
+            dir: dir.to_path_buf(),
+            log,
+            store,
+            quarantine,
+        };
         for p in Projection::ALL {
             let progress = writer.store.progress(p, false)?;
             let stale = progress.version != Some(p.version());
@@ -92,10 +97,14 @@ impl Reader {
         if !dir.join("store").is_dir() {
             return Err(EmbeddedError::Input {
                 path: dir.display().to_string(),
-                reason: "no mailshot data here (run `mailshot ingest` or `mailshot demo` first)".into(),
+                reason: "no mailshot data here (run `mailshot ingest` or `mailshot demo` first)"
+                    .into(),
             });
         }
-        Ok(Reader { log: SegmentLog::open_read_only(dir)?, store: LmdbStore::open(dir)? })
+        Ok(Reader {
+            log: SegmentLog::open_read_only(dir)?,
+            store: LmdbStore::open(dir)?,
+        })
     }
 }
 

@@ -28,7 +28,8 @@ pub fn rebuild(writer: &Writer, projections: &[Projection]) -> Result<u64, Embed
             for record in records.by_ref() {
                 let record = record?;
                 next = record.offset + 1;
-                fold_record(&record, &[p], &mut batch).map_err(|e| EmbeddedError::Fold(e.to_string()))?;
+                fold_record(&record, &[p], &mut batch)
+                    .map_err(|e| EmbeddedError::Fold(e.to_string()))?;
                 n += 1;
                 if n == FOLD_BATCH {
                     break;
@@ -81,7 +82,8 @@ pub fn verify(writer: &Writer) -> Result<Vec<VerifyReport>, EmbeddedError> {
             let mut n = 0;
             for record in records.by_ref() {
                 let record = record?;
-                fold_record(&record, &[p], &mut batch).map_err(|e| EmbeddedError::Fold(e.to_string()))?;
+                fold_record(&record, &[p], &mut batch)
+                    .map_err(|e| EmbeddedError::Fold(e.to_string()))?;
                 n += 1;
                 if n == FOLD_BATCH {
                     break;
@@ -111,7 +113,13 @@ pub fn verify(writer: &Writer) -> Result<Vec<VerifyReport>, EmbeddedError> {
             .iter()
             .zip(rebuilt.iter())
             .find(|(a, b)| a != b)
-            .map(|(a, b)| if a.0 != b.0 || a.1 != b.1 { a.min(b) } else { a })
+            .map(|(a, b)| {
+                if a.0 != b.0 || a.1 != b.1 {
+                    a.min(b)
+                } else {
+                    a
+                }
+            })
             .or_else(|| live.get(rebuilt.len()).or_else(|| rebuilt.get(live.len())))
             .map(|(t, k, _)| format!("{t}/{}", String::from_utf8_lossy(k).escape_debug()));
         reports.push(VerifyReport {

@@ -2,8 +2,8 @@
 //! u16 length prefix, so that keys of different partitions never interleave.
 
 use mailshot_domain::log::Offset;
-use mailshot_projections::{EngagementKey, EngagementKind, LinkKey, Partition};
 use mailshot_projections::rollups::period_bytes;
+use mailshot_projections::{EngagementKey, EngagementKind, LinkKey, Partition};
 
 /// Appends `part` with its u16 big-endian length.
 pub fn push_part(out: &mut Vec<u8>, part: &str) {
@@ -16,7 +16,9 @@ pub fn push_part(out: &mut Vec<u8>, part: &str) {
 pub fn partition_prefix(partition: &Partition) -> Vec<u8> {
     let mut out = Vec::new();
     match partition {
-        Partition::Subscriber(p) | Partition::Template(p) | Partition::Sequence(p) => push_part(&mut out, p),
+        Partition::Subscriber(p) | Partition::Template(p) | Partition::Sequence(p) => {
+            push_part(&mut out, p)
+        }
     }
     out
 }
@@ -85,7 +87,11 @@ pub fn parse_link_key(key: &[u8]) -> Option<LinkKey> {
     let day_bytes: [u8; 4] = key.get(2 + len..6 + len)?.try_into().ok()?;
     let day = (u32::from_be_bytes(day_bytes) ^ 0x8000_0000) as i32;
     let url = std::str::from_utf8(key.get(6 + len..)?).ok()?.to_string();
-    Some(LinkKey { template_key, day, url })
+    Some(LinkKey {
+        template_key,
+        day,
+        url,
+    })
 }
 
 #[cfg(test)]
@@ -103,7 +109,11 @@ mod tests {
 
     #[test]
     fn link_keys_round_trip() {
-        let k = LinkKey { template_key: "order/shipped".into(), day: 19_877, url: "https://x.io/a?b=c%20d".into() };
+        let k = LinkKey {
+            template_key: "order/shipped".into(),
+            day: 19_877,
+            url: "https://x.io/a?b=c%20d".into(),
+        };
         assert_eq!(parse_link_key(&link_key(&k)), Some(k));
     }
 
@@ -111,6 +121,9 @@ mod tests {
     fn index_rest_splits() {
         let key = index_key("welcome", "EVT#2024#open#ab", "j@x.io");
         let prefix = partition_prefix(&Partition::Template("welcome".into()));
-        assert_eq!(split_index_rest(&key[prefix.len()..]), Some(("EVT#2024#open#ab", "j@x.io")));
+        assert_eq!(
+            split_index_rest(&key[prefix.len()..]),
+            Some(("EVT#2024#open#ab", "j@x.io"))
+        );
     }
 }

@@ -96,7 +96,9 @@ impl Table {
 
     /// The tables of one projection.
     pub fn of(projection: Projection) -> impl Iterator<Item = Table> {
-        Table::ALL.into_iter().filter(move |t| t.projection() == projection)
+        Table::ALL
+            .into_iter()
+            .filter(move |t| t.projection() == projection)
     }
 }
 
@@ -124,7 +126,10 @@ impl LmdbStore {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        let lmdb = |source| StoreError::Lmdb { path: path.clone(), source };
+        let lmdb = |source| StoreError::Lmdb {
+            path: path.clone(),
+            source,
+        };
         // SAFETY: heed requires that the same environment is not opened twice in one process
         // and that the file is not modified by other means. `Data` opens it once per process.
         let env = unsafe {
@@ -146,11 +151,20 @@ impl LmdbStore {
             }
         }
         wtxn.commit().map_err(lmdb)?;
-        Ok(LmdbStore { env, path, meta, ids, tables })
+        Ok(LmdbStore {
+            env,
+            path,
+            meta,
+            ids,
+            tables,
+        })
     }
 
     pub(crate) fn lmdb(&self, source: heed::Error) -> StoreError {
-        StoreError::Lmdb { path: self.path.clone(), source }
+        StoreError::Lmdb {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     pub(crate) fn table(&self, slot: Slot, table: Table) -> Db {
@@ -162,7 +176,10 @@ impl LmdbStore {
         let mut slots = [0; 4];
         for (i, p) in Projection::ALL.into_iter().enumerate() {
             let key = format!("slot/{}", p.name());
-            let v = self.meta.get(txn, key.as_bytes()).map_err(|e| self.lmdb(e))?;
+            let v = self
+                .meta
+                .get(txn, key.as_bytes())
+                .map_err(|e| self.lmdb(e))?;
             slots[i] = usize::from(v.and_then(|v| v.first().copied()).unwrap_or(0) & 1);
         }
         Ok(slots)
@@ -196,7 +213,9 @@ impl LmdbStore {
         let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
         let slot = self.live_slots(&txn)?[projection_index(projection)] ^ 1;
         for table in Table::of(projection) {
-            self.table(slot, table).clear(&mut txn).map_err(|e| self.lmdb(e))?;
+            self.table(slot, table)
+                .clear(&mut txn)
+                .map_err(|e| self.lmdb(e))?;
         }
         self.put_meta(&mut txn, &checkpoint_key(projection, slot), &[])?;
         txn.commit().map_err(|e| self.lmdb(e))
@@ -207,16 +226,26 @@ impl LmdbStore {
         let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
         let old = self.live_slots(&txn)?[projection_index(projection)];
         let new = old ^ 1;
-        self.put_meta(&mut txn, &format!("slot/{}", projection.name()), &[new as u8])?;
+        self.put_meta(
+            &mut txn,
+            &format!("slot/{}", projection.name()),
+            &[new as u8],
+        )?;
         for table in Table::of(projection) {
-            self.table(old, table).clear(&mut txn).map_err(|e| self.lmdb(e))?;
+            self.table(old, table)
+                .clear(&mut txn)
+                .map_err(|e| self.lmdb(e))?;
         }
         self.put_meta(&mut txn, &checkpoint_key(projection, old), &[])?;
         txn.commit().map_err(|e| self.lmdb(e))
     }
 
     /// The checkpoint and fold version of a projection's live or rebuilding slot.
-    pub fn progress(&self, projection: Projection, rebuilding: bool) -> Result<SlotProgress, StoreError> {
+    pub fn progress(
+        &self,
+        projection: Projection,
+        rebuilding: bool,
+    ) -> Result<SlotProgress, StoreError> {
         let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
         let mut slot = self.live_slots(&txn)?[projection_index(projection)];
         if rebuilding {
@@ -225,29 +254,52 @@ impl LmdbStore {
         self.slot_progress(&txn, projection, slot)
     }
 
-    pub(crate) fn slot_progress(&self, txn: &RoTxn, projection: Projection, slot: Slot) -> Result<SlotProgress, StoreError> {
+    pub(crate) fn slot_progress(
+        &self,
+        txn: &RoTxn,
+        projection: Projection,
+        slot: Slot,
+    ) -> Result<SlotProgress, StoreError> {
         let get = |key: String| -> Result<Option<u64>, StoreError> {
-            let v = self.meta.get(txn, key.as_bytes()).map_err(|e| self.lmdb(e))?;
-            Ok(v.and_then(|v| <[u8; 8]>::try_from(v).ok()).map(u64::from_be_bytes))
+            let v = self
+                .meta
+                .get(txn, key.as_bytes())
+                .map_err(|e| self.lmdb(e))?;
+            Ok(v.and_then(|v| <[u8; 8]>::try_from(v).ok())
+                .map(u64::from_be_bytes))
         };
         let checkpoint = get(checkpoint_key(projection, slot))?;
         let version = get(version_key(projection, slot))?.map(|v| v as u32);
-        Ok(SlotProgress { checkpoint, version })
+        Ok(SlotProgress {
+            checkpoint,
+            version,
+        })
     }
 
     /// The offset up to which the dedup index holds every identity of the log.
     pub fn ids_checkpoint(&self) -> Result<Offset, StoreError> {
         let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
         let v = self.meta.get(&txn, b"ckpt/ids").map_err(|e| self.lmdb(e))?;
-        Ok(v.and_then(|v| <[u8; 8]>::try_from(v).ok()).map(u64::from_be_bytes).unwrap_or(0))
+        Ok(v.and_then(|v| <[u8; 8]>::try_from(v).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
     }
 
-    pub(crate) fn put_meta(&self, txn: &mut RwTxn, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    pub(crate) fn put_meta(
+        &self,
+        txn: &mut RwTxn,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), StoreError> {
         if value.is_empty() {
-            self.meta.delete(txn, key.as_bytes()).map_err(|e| self.lmdb(e))?;
+            self.meta
+                .delete(txn, key.as_bytes())
+                .map_err(|e| self.lmdb(e))?;
             Ok(())
         } else {
-            self.meta.put(txn, key.as_bytes(), value).map_err(|e| self.lmdb(e))
+            self.meta
+                .put(txn, key.as_bytes(), value)
+                .map_err(|e| self.lmdb(e))
         }
     }
 
@@ -269,7 +321,11 @@ impl LmdbStore {
             slot ^= 1;
         }
         for table in Table::of(projection) {
-            for row in self.table(slot, table).iter(&txn).map_err(|e| self.lmdb(e))? {
+            for row in self
+                .table(slot, table)
+                .iter(&txn)
+                .map_err(|e| self.lmdb(e))?
+            {
                 let (k, v) = row.map_err(|e| self.lmdb(e))?;
                 visit(table, k, v);
             }
@@ -279,10 +335,51 @@ impl LmdbStore {
 
     /// Overwrites one row of a live table. Only for tests that corrupt a projection on purpose.
     #[doc(hidden)]
-    pub fn corrupt_row_for_tests(&self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+    pub fn corrupt_row_for_tests(
+        &self,
+        table: Table,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), StoreError> {
         let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
         let slot = self.live_slots(&txn)?[projection_index(table.projection())];
-        self.table(slot, table).put(&mut txn, key, value).map_err(|e| self.lmdb(e))?;
+        self.table(slot, table)
+            .put(&mut txn, key, value)
+            .map_err(|e| self.lmdb(e))?;
+        txn.commit().map_err(|e| self.lmdb(e))
+    }
+
+    /// Empties a projection's live tables and forgets its checkpoint and version, as in a data
+    /// dir written before the projection existed. Only for tests of backfills.
+    #[doc(hidden)]
+    pub fn forget_projection_for_tests(&self, projection: Projection) -> Result<(), StoreError> {
+        let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let slot = self.live_slots(&txn)?[projection_index(projection)];
+        for table in Table::of(projection) {
+            self.table(slot, table)
+                .clear(&mut txn)
+                .map_err(|e| self.lmdb(e))?;
+        }
+        self.put_meta(&mut txn, &checkpoint_key(projection, slot), &[])?;
+        self.put_meta(&mut txn, &version_key(projection, slot), &[])?;
+        txn.commit().map_err(|e| self.lmdb(e))
+    }
+
+    /// Overwrites the stored fold version of a projection's live slot. Only for tests of
+    /// rebuild-on-version-change.
+    #[doc(hidden)]
+    pub fn set_version_for_tests(
+        &self,
+        projection: Projection,
+        version: u32,
+    ) -> Result<(), StoreError> {
+        let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let slot = self.live_slots(&txn)?[projection_index(projection)];
+        self.put_meta(
+            &mut txn,
+            &version_key(projection, slot),
+            &u64::from(version).to_be_bytes(),
+        )?;
         txn.commit().map_err(|e| self.lmdb(e))
     }
 }
@@ -296,7 +393,10 @@ pub struct SlotProgress {
 }
 
 pub(crate) fn projection_index(p: Projection) -> usize {
-    Projection::ALL.iter().position(|&q| q == p).expect("every projection is in ALL")
+    Projection::ALL
+        .iter()
+        .position(|&q| q == p)
+        .expect("every projection is in ALL")
 }
 
 fn slot_name(slot: Slot) -> char {

@@ -7,10 +7,13 @@ use heed::{RoTxn, WithTls};
 use mailshot_domain::log::Offset;
 use mailshot_projections::rollups::{Counts, Level, RollupKey, Scope, period_bytes};
 use mailshot_projections::{
-    EventKey, EventRow, EventScan, Page, Partition, Projection, ProjectionReader, Subscriber,
+    EventKey, EventRow, EventScan, LinkCount, Page, Partition, Projection, ProjectionReader,
+    Subscriber,
 };
 
-use super::keys::{event_key, history_key, parse_link_key, partition_prefix, push_part, split_index_rest};
+use super::keys::{
+    event_key, history_key, parse_link_key, partition_prefix, push_part, split_index_rest,
+};
 use super::{LmdbStore, Slot, StoreError, Table, projection_index};
 
 /// A consistent read view of the live projections.
@@ -26,7 +29,8 @@ impl<'s> Snapshot<'s> {
     }
 
     fn db(&self, table: Table) -> super::Db {
-        self.store.table(self.slots[projection_index(table.projection())], table)
+        self.store
+            .table(self.slots[projection_index(table.projection())], table)
     }
 
     fn err(&self, e: heed::Error) -> StoreError {
@@ -34,7 +38,10 @@ impl<'s> Snapshot<'s> {
     }
 
     fn decode_row(&self, bytes: &[u8]) -> Result<EventRow, StoreError> {
-        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { table: "events", reason: e.to_string() })
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+            table: "events",
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -66,7 +73,10 @@ impl ProjectionReader for Snapshot<'_> {
         upper.extend_from_slice(scan.sort_to.as_bytes());
         if let Some(after) = scan.after {
             if after.len() < prefix.len() || !after.starts_with(&prefix) {
-                return Ok(Page { items: vec![], next: None });
+                return Ok(Page {
+                    items: vec![],
+                    next: None,
+                });
             }
             if after < upper.as_slice() {
                 upper = after.to_vec();
@@ -74,14 +84,20 @@ impl ProjectionReader for Snapshot<'_> {
         }
         let db = self.db(table);
         let events = self.db(Table::Events);
-        let range = (Bound::Included(lower.as_slice()), Bound::Excluded(upper.as_slice()));
+        let range = (
+            Bound::Included(lower.as_slice()),
+            Bound::Excluded(upper.as_slice()),
+        );
         let mut items = Vec::new();
         let mut last_key: Option<Vec<u8>> = None;
         for entry in db.rev_range(&self.txn, &range).map_err(|e| self.err(e))? {
             let (key, value) = entry.map_err(|e| self.err(e))?;
             let row = if is_index {
                 let Some((sort_key, email)) = split_index_rest(&key[prefix.len()..]) else {
-                    return Err(StoreError::Corrupt { table: table.name(), reason: "bad index key".into() });
+                    return Err(StoreError::Corrupt {
+                        table: table.name(),
+                        reason: "bad index key".into(),
+                    });
                 };
                 // Cheap type filter before touching the row: the type is in the sort key.
                 if let Some(t) = scan.event_type
@@ -89,7 +105,10 @@ impl ProjectionReader for Snapshot<'_> {
                 {
                     continue;
                 }
-                match events.get(&self.txn, &event_key(email, sort_key)).map_err(|e| self.err(e))? {
+                match events
+                    .get(&self.txn, &event_key(email, sort_key))
+                    .map_err(|e| self.err(e))?
+                {
                     Some(bytes) => self.decode_row(bytes)?,
                     None => continue,
                 }
@@ -107,7 +126,10 @@ impl ProjectionReader for Snapshot<'_> {
             }
             if items.len() == scan.limit {
                 // One more matching row exists: the page has a successor.
-                return Ok(Page { items, next: last_key });
+                return Ok(Page {
+                    items,
+                    next: last_key,
+                });
             }
             last_key = Some(key.to_vec());
             items.push(row);
@@ -116,20 +138,47 @@ impl ProjectionReader for Snapshot<'_> {
     }
 
     fn event(&self, key: &EventKey) -> Result<Option<EventRow>, StoreError> {
-        match self.db(Table::Events).get(&self.txn, &event_key(&key.email, &key.sort_key)).map_err(|e| self.err(e))? {
+        match self
+            .db(Table::Events)
+            .get(&self.txn, &event_key(&key.email, &key.sort_key))
+            .map_err(|e| self.err(e))?
+        {
             Some(bytes) => Ok(Some(self.decode_row(bytes)?)),
             None => Ok(None),
         }
     }
 
-    fn sum_counts(&self, scope: &Scope, level: Level, from: i32, to: i32) -> Result<Counts, StoreError> {
-        let lo = RollupKey { scope: scope.clone(), level, period: from }.encode();
-        let mut hi = RollupKey { scope: scope.clone(), level, period: to }.encode();
+    fn sum_counts(
+        &self,
+        scope: &Scope,
+        level: Level,
+        from: i32,
+        to: i32,
+    ) -> Result<Counts, StoreError> {
+        let lo = RollupKey {
+            scope: scope.clone(),
+            level,
+            period: from,
+        }
+        .encode();
+        let mut hi = RollupKey {
+            scope: scope.clone(),
+            level,
+            period: to,
+        }
+        .encode();
         let _ = period_bytes;
         hi.push(0); // make the upper bound inclusive of `to`
         let mut total = Counts::default();
-        let range = (Bound::Included(lo.as_slice()), Bound::Excluded(hi.as_slice()));
-        for entry in self.db(Table::Rollups).range(&self.txn, &range).map_err(|e| self.err(e))? {
+        let range = (
+            Bound::Included(lo.as_slice()),
+            Bound::Excluded(hi.as_slice()),
+        );
+        for entry in self
+            .db(Table::Rollups)
+            .range(&self.txn, &range)
+            .map_err(|e| self.err(e))?
+        {
             let (_, v) = entry.map_err(|e| self.err(e))?;
             total.add(&Counts::from_bytes(v));
         }
@@ -137,22 +186,37 @@ impl ProjectionReader for Snapshot<'_> {
     }
 
     fn subscriber(&self, email: &str) -> Result<Option<Subscriber>, StoreError> {
-        match self.db(Table::Subscribers).get(&self.txn, email.as_bytes()).map_err(|e| self.err(e))? {
+        match self
+            .db(Table::Subscribers)
+            .get(&self.txn, email.as_bytes())
+            .map_err(|e| self.err(e))?
+        {
             None => Ok(None),
             Some(v) => serde_json::from_slice(v)
                 .map(Some)
-                .map_err(|e| StoreError::Corrupt { table: "subscribers", reason: e.to_string() }),
+                .map_err(|e| StoreError::Corrupt {
+                    table: "subscribers",
+                    reason: e.to_string(),
+                }),
         }
     }
 
-    fn suppressed(&self, limit: usize, after: Option<&[u8]>) -> Result<Page<Subscriber>, StoreError> {
+    fn suppressed(
+        &self,
+        limit: usize,
+        after: Option<&[u8]>,
+    ) -> Result<Page<Subscriber>, StoreError> {
         let lower = match after {
             Some(a) => Bound::Excluded(a),
             None => Bound::Unbounded,
         };
         let mut items = Vec::new();
         let mut last: Option<Vec<u8>> = None;
-        for entry in self.db(Table::Suppressed).range(&self.txn, &(lower, Bound::Unbounded)).map_err(|e| self.err(e))? {
+        for entry in self
+            .db(Table::Suppressed)
+            .range(&self.txn, &(lower, Bound::Unbounded))
+            .map_err(|e| self.err(e))?
+        {
             let (key, _) = entry.map_err(|e| self.err(e))?;
             if items.len() == limit {
                 return Ok(Page { items, next: last });
@@ -171,16 +235,28 @@ impl ProjectionReader for Snapshot<'_> {
         push_part(&mut prefix, email);
         let _ = history_key;
         let mut out = Vec::new();
-        for entry in self.db(Table::History).prefix_iter(&self.txn, &prefix).map_err(|e| self.err(e))? {
+        for entry in self
+            .db(Table::History)
+            .prefix_iter(&self.txn, &prefix)
+            .map_err(|e| self.err(e))?
+        {
             let (key, _) = entry.map_err(|e| self.err(e))?;
-            if let Some(bytes) = key.get(prefix.len()..).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+            if let Some(bytes) = key
+                .get(prefix.len()..)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            {
                 out.push(u64::from_be_bytes(bytes));
             }
         }
         Ok(out)
     }
 
-    fn link_counts(&self, template_key: Option<&str>, from_day: i32, to_day: i32) -> Result<Vec<(String, String, i64, i64)>, StoreError> {
+    fn link_counts(
+        &self,
+        template_key: Option<&str>,
+        from_day: i32,
+        to_day: i32,
+    ) -> Result<Vec<LinkCount>, StoreError> {
         let db = self.db(Table::Links);
         let mut prefix = Vec::new();
         if let Some(t) = template_key {
@@ -189,12 +265,18 @@ impl ProjectionReader for Snapshot<'_> {
         let end = prefix_end(&prefix);
         let range = (
             Bound::Included(prefix.as_slice()),
-            if prefix.is_empty() { Bound::Unbounded } else { Bound::Excluded(end.as_slice()) },
+            if prefix.is_empty() {
+                Bound::Unbounded
+            } else {
+                Bound::Excluded(end.as_slice())
+            },
         );
         let mut sums: std::collections::BTreeMap<(String, String), (i64, i64)> = Default::default();
         for entry in db.range(&self.txn, &range).map_err(|e| self.err(e))? {
             let (key, v) = entry.map_err(|e| self.err(e))?;
-            let Some(k) = parse_link_key(key) else { continue };
+            let Some(k) = parse_link_key(key) else {
+                continue;
+            };
             if k.day < from_day || k.day > to_day || v.len() != 16 {
                 continue;
             }
@@ -204,11 +286,22 @@ impl ProjectionReader for Snapshot<'_> {
             e.0 += clicks;
             e.1 += unique;
         }
-        Ok(sums.into_iter().map(|((url, t), (c, u))| (url, t, c, u)).collect())
+        Ok(sums
+            .into_iter()
+            .map(|((url, template_key), (clicks, unique_clicks))| LinkCount {
+                url,
+                template_key,
+                clicks,
+                unique_clicks,
+            })
+            .collect())
     }
 
     fn checkpoint(&self, projection: Projection) -> Result<Option<Offset>, StoreError> {
         let slot = self.slots[projection_index(projection)];
-        Ok(self.store.slot_progress(&self.txn, projection, slot)?.checkpoint)
+        Ok(self
+            .store
+            .slot_progress(&self.txn, projection, slot)?
+            .checkpoint)
     }
 }

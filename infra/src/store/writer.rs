@@ -8,8 +8,8 @@ use mailshot_domain::log::Offset;
 use mailshot_domain::{FactId, Timestamp};
 use mailshot_projections::rollups::Counts;
 use mailshot_projections::{
-    EngagementKey, EngagementKind, EventRow, FirstEngagement, LinkKey, Projection, ProjectionWriter,
-    RollupKey, Subscriber,
+    EngagementKey, EngagementKind, EventRow, FirstEngagement, LinkKey, Projection,
+    ProjectionWriter, RollupKey, Subscriber,
 };
 
 use super::keys::{engagement_key, event_key, history_key, index_key, link_key, push_part};
@@ -39,7 +39,8 @@ impl<'s> BatchWriter<'s> {
     }
 
     fn db(&self, table: Table) -> super::Db {
-        self.store.table(self.slots[projection_index(table.projection())], table)
+        self.store
+            .table(self.slots[projection_index(table.projection())], table)
     }
 
     fn err(&self, e: heed::Error) -> StoreError {
@@ -48,7 +49,12 @@ impl<'s> BatchWriter<'s> {
 
     /// True when the dedup index holds `id`.
     pub fn has_id(&self, id: &FactId) -> Result<bool, StoreError> {
-        Ok(self.store.ids.get(&self.txn, &id.0).map_err(|e| self.err(e))?.is_some())
+        Ok(self
+            .store
+            .ids
+            .get(&self.txn, &id.0)
+            .map_err(|e| self.err(e))?
+            .is_some())
     }
 
     /// Adds identities to the dedup index.
@@ -64,13 +70,17 @@ impl<'s> BatchWriter<'s> {
 
     /// Records that the dedup index holds every identity before `next_offset`.
     pub fn set_ids_checkpoint(&mut self, next_offset: Offset) -> Result<(), StoreError> {
-        self.store.put_meta(&mut self.txn, "ckpt/ids", &next_offset.to_be_bytes())
+        self.store
+            .put_meta(&mut self.txn, "ckpt/ids", &next_offset.to_be_bytes())
     }
 
     /// The checkpoint of a projection as this batch's target slot sees it.
     pub fn checkpoint(&self, projection: Projection) -> Result<Option<Offset>, StoreError> {
         let slot = self.slots[projection_index(projection)];
-        Ok(self.store.slot_progress(&self.txn, projection, slot)?.checkpoint)
+        Ok(self
+            .store
+            .slot_progress(&self.txn, projection, slot)?
+            .checkpoint)
     }
 
     /// Writes the gathered rollups and subscribers, then commits everything atomically.
@@ -79,26 +89,39 @@ impl<'s> BatchWriter<'s> {
         let mut counts: Vec<_> = std::mem::take(&mut self.counts).into_iter().collect();
         counts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (key, delta) in counts {
-            let mut total = match rollups.get(&self.txn, &key).map_err(|e| self.store.lmdb(e))? {
+            let mut total = match rollups
+                .get(&self.txn, &key)
+                .map_err(|e| self.store.lmdb(e))?
+            {
                 Some(v) => Counts::from_bytes(v),
                 None => Counts::default(),
             };
             total.add(&delta);
-            rollups.put(&mut self.txn, &key, &total.to_bytes()).map_err(|e| self.store.lmdb(e))?;
+            rollups
+                .put(&mut self.txn, &key, &total.to_bytes())
+                .map_err(|e| self.store.lmdb(e))?;
         }
         let subscribers = self.db(Table::Subscribers);
         let suppressed = self.db(Table::Suppressed);
         for email in std::mem::take(&mut self.dirty_subscribers).into_keys() {
-            let Some(Some(sub)) = self.subscribers.get(&email) else { continue };
+            let Some(Some(sub)) = self.subscribers.get(&email) else {
+                continue;
+            };
             let json = serde_json::to_vec(sub).map_err(|e| StoreError::Corrupt {
                 table: "subscribers",
                 reason: e.to_string(),
             })?;
-            subscribers.put(&mut self.txn, email.as_bytes(), &json).map_err(|e| self.store.lmdb(e))?;
+            subscribers
+                .put(&mut self.txn, email.as_bytes(), &json)
+                .map_err(|e| self.store.lmdb(e))?;
             if sub.suppression().is_some() {
-                suppressed.put(&mut self.txn, email.as_bytes(), &[]).map_err(|e| self.store.lmdb(e))?;
+                suppressed
+                    .put(&mut self.txn, email.as_bytes(), &[])
+                    .map_err(|e| self.store.lmdb(e))?;
             } else {
-                suppressed.delete(&mut self.txn, email.as_bytes()).map_err(|e| self.store.lmdb(e))?;
+                suppressed
+                    .delete(&mut self.txn, email.as_bytes())
+                    .map_err(|e| self.store.lmdb(e))?;
             }
         }
         let store = self.store;
@@ -112,7 +135,11 @@ fn decode_first(v: &[u8]) -> Option<FirstEngagement> {
     let len = usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?]));
     let template_key = std::str::from_utf8(rest.get(2..2 + len)?).ok()?.to_string();
     let sequence_id = std::str::from_utf8(rest.get(2 + len..)?).ok()?.to_string();
-    Some(FirstEngagement { at: Timestamp(at), template_key, sequence_id })
+    Some(FirstEngagement {
+        at: Timestamp(at),
+        template_key,
+        sequence_id,
+    })
 }
 
 fn encode_first(v: &FirstEngagement) -> Vec<u8> {
@@ -126,13 +153,32 @@ impl ProjectionWriter for BatchWriter<'_> {
     type Error = StoreError;
 
     fn put_event(&mut self, row: &EventRow) -> Result<(), StoreError> {
-        let json = serde_json::to_vec(row).map_err(|e| StoreError::Corrupt { table: "events", reason: e.to_string() })?;
-        let (events, tix, six) = (self.db(Table::Events), self.db(Table::TemplateIndex), self.db(Table::SequenceIndex));
+        let json = serde_json::to_vec(row).map_err(|e| StoreError::Corrupt {
+            table: "events",
+            reason: e.to_string(),
+        })?;
+        let (events, tix, six) = (
+            self.db(Table::Events),
+            self.db(Table::TemplateIndex),
+            self.db(Table::SequenceIndex),
+        );
         let txn = &mut self.txn;
         let lmdb = |e| self.store.lmdb(e);
-        events.put(txn, &event_key(&row.email, &row.sort_key), &json).map_err(lmdb)?;
-        tix.put(txn, &index_key(&row.template_key, &row.sort_key, &row.email), &[]).map_err(lmdb)?;
-        six.put(txn, &index_key(&row.sequence_id, &row.sort_key, &row.email), &[]).map_err(lmdb)?;
+        events
+            .put(txn, &event_key(&row.email, &row.sort_key), &json)
+            .map_err(lmdb)?;
+        tix.put(
+            txn,
+            &index_key(&row.template_key, &row.sort_key, &row.email),
+            &[],
+        )
+        .map_err(lmdb)?;
+        six.put(
+            txn,
+            &index_key(&row.sequence_id, &row.sort_key, &row.email),
+            &[],
+        )
+        .map_err(lmdb)?;
         Ok(())
     }
 
@@ -141,22 +187,41 @@ impl ProjectionWriter for BatchWriter<'_> {
         Ok(())
     }
 
-    fn first_engagement(&mut self, key: &EngagementKey) -> Result<Option<FirstEngagement>, StoreError> {
-        let table = if key.kind == EngagementKind::LinkClick { Table::LinkFirst } else { Table::Engagement };
+    fn first_engagement(
+        &mut self,
+        key: &EngagementKey,
+    ) -> Result<Option<FirstEngagement>, StoreError> {
+        let table = if key.kind == EngagementKind::LinkClick {
+            Table::LinkFirst
+        } else {
+            Table::Engagement
+        };
         let db = self.db(table);
-        let v = db.get(&self.txn, &engagement_key(key)).map_err(|e| self.err(e))?;
+        let v = db
+            .get(&self.txn, &engagement_key(key))
+            .map_err(|e| self.err(e))?;
         match v {
             None => Ok(None),
-            Some(v) => decode_first(v)
-                .map(Some)
-                .ok_or(StoreError::Corrupt { table: table.name(), reason: "undecodable first engagement".into() }),
+            Some(v) => decode_first(v).map(Some).ok_or(StoreError::Corrupt {
+                table: table.name(),
+                reason: "undecodable first engagement".into(),
+            }),
         }
     }
 
-    fn set_first_engagement(&mut self, key: &EngagementKey, value: &FirstEngagement) -> Result<(), StoreError> {
-        let table = if key.kind == EngagementKind::LinkClick { Table::LinkFirst } else { Table::Engagement };
+    fn set_first_engagement(
+        &mut self,
+        key: &EngagementKey,
+        value: &FirstEngagement,
+    ) -> Result<(), StoreError> {
+        let table = if key.kind == EngagementKind::LinkClick {
+            Table::LinkFirst
+        } else {
+            Table::Engagement
+        };
         let db = self.db(table);
-        db.put(&mut self.txn, &engagement_key(key), &encode_first(value)).map_err(|e| self.store.lmdb(e))
+        db.put(&mut self.txn, &engagement_key(key), &encode_first(value))
+            .map_err(|e| self.store.lmdb(e))
     }
 
     fn subscriber(&mut self, email: &str) -> Result<Option<Subscriber>, StoreError> {
@@ -164,29 +229,42 @@ impl ProjectionWriter for BatchWriter<'_> {
             return Ok(cached.clone());
         }
         let db = self.db(Table::Subscribers);
-        let loaded = match db.get(&self.txn, email.as_bytes()).map_err(|e| self.err(e))? {
-            None => None,
-            Some(v) => Some(serde_json::from_slice::<Subscriber>(v).map_err(|e| StoreError::Corrupt {
-                table: "subscribers",
-                reason: format!("{email}: {e}"),
-            })?),
-        };
+        let loaded =
+            match db
+                .get(&self.txn, email.as_bytes())
+                .map_err(|e| self.err(e))?
+            {
+                None => None,
+                Some(v) => Some(serde_json::from_slice::<Subscriber>(v).map_err(|e| {
+                    StoreError::Corrupt {
+                        table: "subscribers",
+                        reason: format!("{email}: {e}"),
+                    }
+                })?),
+            };
         self.subscribers.insert(email.to_string(), loaded.clone());
         Ok(loaded)
     }
 
     fn put_subscriber(&mut self, subscriber: &Subscriber) -> Result<(), StoreError> {
-        self.subscribers.insert(subscriber.email.clone(), Some(subscriber.clone()));
+        self.subscribers
+            .insert(subscriber.email.clone(), Some(subscriber.clone()));
         self.dirty_subscribers.insert(subscriber.email.clone(), ());
         Ok(())
     }
 
     fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), StoreError> {
         let db = self.db(Table::History);
-        db.put(&mut self.txn, &history_key(email, offset), &[]).map_err(|e| self.store.lmdb(e))
+        db.put(&mut self.txn, &history_key(email, offset), &[])
+            .map_err(|e| self.store.lmdb(e))
     }
 
-    fn add_link_counts(&mut self, key: &LinkKey, clicks: i64, unique: i64) -> Result<(), StoreError> {
+    fn add_link_counts(
+        &mut self,
+        key: &LinkKey,
+        clicks: i64,
+        unique: i64,
+    ) -> Result<(), StoreError> {
         let db = self.db(Table::Links);
         let k = link_key(key);
         let (mut c, mut u) = match db.get(&self.txn, &k).map_err(|e| self.err(e))? {
@@ -201,12 +279,21 @@ impl ProjectionWriter for BatchWriter<'_> {
         let mut v = [0u8; 16];
         v[..8].copy_from_slice(&c.to_be_bytes());
         v[8..].copy_from_slice(&u.to_be_bytes());
-        db.put(&mut self.txn, &k, &v).map_err(|e| self.store.lmdb(e))
+        db.put(&mut self.txn, &k, &v)
+            .map_err(|e| self.store.lmdb(e))
     }
 
-    fn set_checkpoint(&mut self, projection: Projection, next_offset: Offset) -> Result<(), StoreError> {
+    fn set_checkpoint(
+        &mut self,
+        projection: Projection,
+        next_offset: Offset,
+    ) -> Result<(), StoreError> {
         let slot = self.slots[projection_index(projection)];
-        self.store.put_meta(&mut self.txn, &checkpoint_key(projection, slot), &next_offset.to_be_bytes())?;
+        self.store.put_meta(
+            &mut self.txn,
+            &checkpoint_key(projection, slot),
+            &next_offset.to_be_bytes(),
+        )?;
         self.store.put_meta(
             &mut self.txn,
             &version_key(projection, slot),

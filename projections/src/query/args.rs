@@ -40,22 +40,24 @@ impl<'a> Args<'a> {
 
     /// A required string argument.
     pub fn str(&self, name: &'static str) -> Result<&'a str, QueryError> {
-        self.opt_str(name)?.ok_or_else(|| QueryError::invalid(name, "is required"))
+        self.opt_str(name)?
+            .ok_or_else(|| QueryError::invalid(name, "is required"))
     }
 
     /// A required email address, normalised.
     pub fn email(&self, name: &'static str) -> Result<String, QueryError> {
         let raw = self.str(name)?;
-        normalise_email(raw).ok_or_else(|| QueryError::invalid(name, format!("{raw:?} is not an email address")))
+        normalise_email(raw)
+            .ok_or_else(|| QueryError::invalid(name, format!("{raw:?} is not an email address")))
     }
 
     /// An optional `YYYY-MM-DD` date.
     pub fn date(&self, name: &'static str) -> Result<Option<Day>, QueryError> {
         match self.opt_str(name)? {
             None => Ok(None),
-            Some(s) => Day::parse(s)
-                .map(Some)
-                .ok_or_else(|| QueryError::invalid(name, format!("{s:?} is not a date (YYYY-MM-DD)"))),
+            Some(s) => Day::parse(s).map(Some).ok_or_else(|| {
+                QueryError::invalid(name, format!("{s:?} is not a date (YYYY-MM-DD)"))
+            }),
         }
     }
 
@@ -65,7 +67,10 @@ impl<'a> Args<'a> {
         if let (Some(s), Some(e)) = (start, end)
             && s > e
         {
-            return Err(QueryError::invalid("startDate", format!("{s} is after endDate {e}")));
+            return Err(QueryError::invalid(
+                "startDate",
+                format!("{s} is after endDate {e}"),
+            ));
         }
         Ok((start, end))
     }
@@ -76,7 +81,13 @@ impl<'a> Args<'a> {
             None => Ok(None),
             Some(s) => EventType::from_filter(s).map(Some).ok_or_else(|| {
                 let known: Vec<_> = EventType::ALL.iter().map(|t| t.camel_name()).collect();
-                QueryError::invalid(name, format!("unknown event type {s:?}; expected one of {}", known.join(", ")))
+                QueryError::invalid(
+                    name,
+                    format!(
+                        "unknown event type {s:?}; expected one of {}",
+                        known.join(", ")
+                    ),
+                )
             }),
         }
     }
@@ -87,7 +98,10 @@ impl<'a> Args<'a> {
             None => Ok(DEFAULT_LIMIT),
             Some(v) => match v.as_u64() {
                 Some(n) if (1..=MAX_LIMIT as u64).contains(&n) => Ok(n as usize),
-                _ => Err(QueryError::invalid("limit", format!("must be an integer from 1 to {MAX_LIMIT}, got {v}"))),
+                _ => Err(QueryError::invalid(
+                    "limit",
+                    format!("must be an integer from 1 to {MAX_LIMIT}, got {v}"),
+                )),
             },
         }
     }

@@ -15,7 +15,12 @@ pub(crate) fn sort_bounds(start: Option<Day>, end: Option<Day>) -> (String, Stri
 }
 
 /// An event list, newest first, filtered by type and dates before the limit.
-pub fn events<R: ProjectionReader>(reader: &R, tool: &str, args: &Args<'_>, now: Timestamp) -> Result<Value, QueryError> {
+pub fn events<R: ProjectionReader>(
+    reader: &R,
+    tool: &str,
+    args: &Args<'_>,
+    now: Timestamp,
+) -> Result<Value, QueryError> {
     let partition = match tool {
         "get_subscriber_events" => Partition::Subscriber(args.email("email")?),
         "get_template_events" => Partition::Template(args.str("templateKey")?.to_string()),

@@ -13,11 +13,19 @@ pub fn link_stats<R: ProjectionReader>(reader: &R, args: &Args<'_>) -> Result<Va
     let mut rows = reader
         .link_counts(template, start.unwrap_or(MIN_DAY).0, end.unwrap_or(MAX_DAY).0)
         .map_err(QueryError::store)?;
-    rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)).then_with(|| a.0.cmp(&b.0)));
+    rows.sort_by(|a, b| {
+        b.clicks
+            .cmp(&a.clicks)
+            .then_with(|| a.template_key.cmp(&b.template_key))
+            .then_with(|| a.url.cmp(&b.url))
+    });
     let links: Vec<Value> = rows
         .into_iter()
-        .filter(|r| r.2 != 0 || r.3 != 0)
-        .map(|(url, t, clicks, unique)| json!({"url": url, "templateKey": t, "clicks": clicks, "uniqueClicks": unique}))
+        .filter(|r| r.clicks != 0 || r.unique_clicks != 0)
+        .map(|r| {
+            json!({"url": r.url, "templateKey": r.template_key, "clicks": r.clicks,
+                   "uniqueClicks": r.unique_clicks})
+        })
         .collect();
-    Ok(json!({"links": links}))
+    Ok(json!({ "links": links }))
 }

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::ProjectionReader;
 
-pub use args::{Args, MAX_LIMIT, DEFAULT_LIMIT};
+pub use args::{Args, DEFAULT_LIMIT, MAX_LIMIT};
 pub use events::events;
 pub use links::link_stats;
 pub use stats::delivery_stats;
@@ -38,7 +38,10 @@ pub enum QueryError {
 
 impl QueryError {
     pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> QueryError {
-        QueryError::InvalidArgument { name, reason: reason.into() }
+        QueryError::InvalidArgument {
+            name,
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn store(e: impl std::error::Error) -> QueryError {
@@ -60,14 +63,24 @@ pub const TOOLS: [&str; 8] = [
 
 /// Answers one projection-backed query by tool name. `now` hides expired event rows.
 /// `trace_subscriber` is not answered here (it reads the log).
-pub fn run<R: ProjectionReader>(reader: &R, tool: &str, args: &Value, now: Timestamp) -> Result<Value, QueryError> {
+pub fn run<R: ProjectionReader>(
+    reader: &R,
+    tool: &str,
+    args: &Value,
+    now: Timestamp,
+) -> Result<Value, QueryError> {
     let args = Args::new(args)?;
     match tool {
-        "get_subscriber_events" | "get_template_events" | "get_sequence_events" => events(reader, tool, &args, now),
+        "get_subscriber_events" | "get_template_events" | "get_sequence_events" => {
+            events(reader, tool, &args, now)
+        }
         "get_delivery_stats" => delivery_stats(reader, &args),
         "get_subscriber" => subscriber(reader, &args, now),
         "list_suppressed" => list_suppressed(reader, &args),
         "get_link_stats" => link_stats(reader, &args),
-        other => Err(QueryError::invalid("tool", format!("unknown tool {other:?}"))),
+        other => Err(QueryError::invalid(
+            "tool",
+            format!("unknown tool {other:?}"),
+        )),
     }
 }

@@ -10,14 +10,25 @@ use crate::rollups::{Counts, MAX_DAY, MIN_DAY, Scope, UNIQUE_CLICK, UNIQUE_OPEN,
 /// Delivery stats over `[startDate, endDate]` (open bounds allowed) for all mail, a template, a
 /// sequence, or both. Cost: at most five ordered range reads of rollup rows (see
 /// [`crate::rollups`]), whatever the number of events.
-pub fn delivery_stats<R: ProjectionReader>(reader: &R, args: &Args<'_>) -> Result<Value, QueryError> {
+pub fn delivery_stats<R: ProjectionReader>(
+    reader: &R,
+    args: &Args<'_>,
+) -> Result<Value, QueryError> {
     let (start, end) = args.date_range()?;
     let scope = Scope::of_query(args.opt_str("templateKey")?, args.opt_str("sequenceId")?);
     let mut total = Counts::default();
     for run in plan(start.unwrap_or(MIN_DAY), end.unwrap_or(MAX_DAY)) {
-        total.add(&reader.sum_counts(&scope, run.level, run.from, run.to).map_err(QueryError::store)?);
+        total.add(
+            &reader
+                .sum_counts(&scope, run.level, run.from, run.to)
+                .map_err(QueryError::store)?,
+        );
     }
-    Ok(stats_json(&total, start.map(|d| d.to_string()), end.map(|d| d.to_string())))
+    Ok(stats_json(
+        &total,
+        start.map(|d| d.to_string()),
+        end.map(|d| d.to_string()),
+    ))
 }
 
 /// The answer's JSON for summed counts.
@@ -29,7 +40,13 @@ pub fn stats_json(total: &Counts, start: Option<String>, end: Option<String>) ->
         sum += total.of(t);
     }
     let delivered = total.of(EventType::Delivery);
-    let rate = |n: i64| if delivered == 0 { 0.0 } else { n as f64 / delivered as f64 };
+    let rate = |n: i64| {
+        if delivered == 0 {
+            0.0
+        } else {
+            n as f64 / delivered as f64
+        }
+    };
     json!({
         "period": {"startDate": start, "endDate": end},
         "counts": counts,

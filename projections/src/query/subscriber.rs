@@ -11,7 +11,11 @@ use crate::{EventScan, Partition, ProjectionReader, Subscriber};
 const RECENT_SENDS: usize = 10;
 
 /// The subscriber's profile, suppression, unsubscription, executions and recent sends.
-pub fn subscriber<R: ProjectionReader>(reader: &R, args: &Args<'_>, now: Timestamp) -> Result<Value, QueryError> {
+pub fn subscriber<R: ProjectionReader>(
+    reader: &R,
+    args: &Args<'_>,
+    now: Timestamp,
+) -> Result<Value, QueryError> {
     let email = args.email("email")?;
     let sub = reader
         .subscriber(&email)
@@ -30,7 +34,10 @@ pub fn subscriber<R: ProjectionReader>(reader: &R, args: &Args<'_>, now: Timesta
             now,
         })
         .map_err(QueryError::store)?;
-    Ok(subscriber_json(&sub, sends.items.iter().map(event_item).collect()))
+    Ok(subscriber_json(
+        &sub,
+        sends.items.iter().map(event_item).collect(),
+    ))
 }
 
 fn subscriber_json(sub: &Subscriber, recent_sends: Vec<Value>) -> Value {
@@ -58,13 +65,18 @@ fn subscriber_json(sub: &Subscriber, recent_sends: Vec<Value>) -> Value {
 }
 
 /// Suppressed subscribers in email order, with the cause in force.
-pub fn list_suppressed<R: ProjectionReader>(reader: &R, args: &Args<'_>) -> Result<Value, QueryError> {
+pub fn list_suppressed<R: ProjectionReader>(
+    reader: &R,
+    args: &Args<'_>,
+) -> Result<Value, QueryError> {
     let limit = args.limit()?;
     let after = match args.opt_str("nextToken")? {
         Some(t) => Some(token::decode("list_suppressed", t)?),
         None => None,
     };
-    let page = reader.suppressed(limit, after.as_deref()).map_err(QueryError::store)?;
+    let page = reader
+        .suppressed(limit, after.as_deref())
+        .map_err(QueryError::store)?;
     let items: Vec<Value> = page
         .items
         .iter()

@@ -23,7 +23,7 @@ pub fn encode(scope: &str, position: &[u8]) -> String {
 /// Decodes a token of the list identified by `scope`.
 pub fn decode(scope: &str, token: &str) -> Result<Vec<u8>, QueryError> {
     let bad = || QueryError::invalid("nextToken", "not a token returned by this query");
-    if token.len() < 16 || token.len() % 2 != 0 || !token.is_ascii() {
+    if token.len() < 16 || !token.len().is_multiple_of(2) || !token.is_ascii() {
         return Err(bad());
     }
     let sum = u64::from_str_radix(&token[..16], 16).map_err(|_| bad())?;
