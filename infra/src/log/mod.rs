@@ -1,0 +1,913 @@
+//! The embedded append-only log: segment files in `<data dir>/log/`.
+//!
+//! Invariants:
+//! - Records have dense offsets from 0. Segment `<base>.seg` (base zero-padded to 20 digits)
+//!   holds `base, base+1, …`; the next segment starts where it ends. Nothing is rewritten in
+//!   place; only an unacknowledged torn tail is ever cut off, by the writer on open.
+//! - [`SegmentLog::append`] returns `Ok` only after the batch is on disk (`fdatasync`): a
+//!   `kill -9` or power loss afterwards cannot lose it.
+//! - One writer per data dir (an exclusive `flock` on `log/LOCK`); any number of read-only
+//!   handles, in any process, which see only whole, CRC-valid records.
+//! - Damage is never skipped: a bad frame followed by valid ones is [`LogError::Corrupt`].
+//!
+//! Frame layout: see [`frame`](self::frame) (`u32 len | u32 crc32c | payload`).
+
+mod frame;
+mod index;
+mod lock;
+mod segment;
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use mailshot_domain::log::{LogAppender, LogReader, LogRecord, NewRecord, Offset};
+
+pub use frame::MAX_PAYLOAD_LEN;
+
+use frame::{HEADER_LEN, Header};
+use segment::{idx_name, seg_name};
+
+/// Default size at which a segment is closed and a new one started.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Everything that can go wrong with the log. Each message is one line naming the file or
+/// directory involved.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// An I/O error on a log file.
+    #[error("log I/O error on {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// Another writer (another process, or another open handle in this one) holds the lock.
+    #[error("another mailshot process is writing to {}{}: only one writer at a time", .dir.display(), holder_note(.holder))]
+    Locked {
+        dir: PathBuf,
+        /// Pid recorded by the lock holder, when readable.
+        holder: Option<u32>,
+    },
+    /// Damage in committed records: the log was left untouched.
+    #[error("log corrupt at offset {offset} ({} byte {position}): {reason}", .segment.display())]
+    Corrupt {
+        segment: PathBuf,
+        position: u64,
+        offset: Offset,
+        reason: String,
+    },
+    /// `append` on a handle from [`SegmentLog::open_read_only`].
+    #[error("the log in {} is open read-only: appending needs the writer", .dir.display())]
+    ReadOnly { dir: PathBuf },
+    /// A record that cannot be framed.
+    #[error(
+        "record {index} of the batch cannot be logged: {size} bytes of payload (max {MAX_PAYLOAD_LEN}) or {identities} identities (max 65535)"
+    )]
+    RecordTooLarge {
+        index: usize,
+        size: usize,
+        identities: usize,
+    },
+    /// An earlier append failed in a way that leaves the tail's state unknown (a failed
+    /// `fdatasync`, or a failed cut-back): the handle refuses appends until reopened, when
+    /// recovery re-reads the tail.
+    #[error("an earlier append to the log in {} failed ({reason}): reopen the log", .dir.display())]
+    Poisoned { dir: PathBuf, reason: String },
+}
+
+fn holder_note(holder: &Option<u32>) -> String {
+    holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
+}
+
+impl LogError {
+    fn io(path: &Path, source: io::Error) -> LogError {
+        LogError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// How much of the log the writer checks when it opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyOnOpen {
+    /// Read every frame of every segment (CRC, offsets, density) and rebuild any index that
+    /// disagrees. Costs one sequential read of the log; finds damage anywhere.
+    All,
+    /// Check sealed segments through their index (first and last frame, sizes) and scan only
+    /// the tail of the last segment. Damage inside a sealed segment is then found when it is
+    /// read (an `Err(Corrupt)` item), not at open.
+    LastSegment,
+}
+
+/// Options of the writer.
+#[derive(Debug, Clone)]
+pub struct LogOptions {
+    /// A batch that would take a non-empty segment past this size goes to a new segment. A
+    /// batch is never split, so one larger batch makes one larger segment.
+    pub segment_bytes: u64,
+    /// Open-time verification.
+    pub verify_on_open: VerifyOnOpen,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions {
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
+            verify_on_open: VerifyOnOpen::All,
+        }
+    }
+}
+
+/// The last segment, kept open. Sealed segments are opened when read, so the number of
+/// open files does not grow with history.
+#[derive(Debug)]
+struct Tail {
+    base: Offset,
+    path: PathBuf,
+    file: Arc<File>,
+    idx_path: PathBuf,
+    idx: Option<Arc<File>>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Bases of all segments, ascending; the last is `tail.base`.
+    bases: Vec<Offset>,
+    tail: Option<Tail>,
+    /// One past the last whole record known (exact for the writer).
+    end: Offset,
+    /// Byte length of the whole records of the tail segment.
+    tail_pos: u64,
+    /// Recently read sealed segments, kept open so that `read_at` costs preads, not opens.
+    /// Bounded: history can hold any number of segments.
+    sealed: Vec<SealedHandles>,
+}
+
+/// Open handles of a sealed segment (it no longer changes, so its length is fixed).
+#[derive(Debug, Clone)]
+struct SealedHandles {
+    base: Offset,
+    file: Arc<File>,
+    len: u64,
+    idx: Option<Arc<File>>,
+}
+
+/// How many sealed segments stay open for reads.
+const SEALED_CACHE: usize = 8;
+
+/// The embedded append-only log (see the module docs for its invariants). A writer handle
+/// from [`SegmentLog::open`] or a read-only one from [`SegmentLog::open_read_only`].
+#[derive(Debug)]
+pub struct SegmentLog {
+    data_dir: PathBuf,
+    log_dir: PathBuf,
+    options: LogOptions,
+    /// `Some` for the writer: dropping it releases the lock.
+    writer: Option<lock::WriterLock>,
+    poisoned: Option<String>,
+    state: Mutex<State>,
+}
+
+fn sync_dir(dir: &Path) -> Result<(), LogError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| LogError::io(dir, e))
+}
+
+fn open_rw(path: &Path, create_new: bool) -> Result<File, LogError> {
+    let mut o = OpenOptions::new();
+    o.read(true).write(true);
+    if create_new {
+        o.create_new(true);
+    } else {
+        o.create(true).truncate(false);
+    }
+    o.open(path).map_err(|e| LogError::io(path, e))
+}
+
+/// The index is a hint: if it cannot be opened, reads fall back to scanning.
+fn open_idx_read(path: &Path) -> Option<Arc<File>> {
+    File::open(path).ok().map(Arc::new)
+}
+
+fn corrupt(path: &Path, position: u64, offset: Offset, reason: impl Into<String>) -> LogError {
+    LogError::Corrupt {
+        segment: path.to_path_buf(),
+        position,
+        offset,
+        reason: reason.into(),
+    }
+}
+
+/// Where to resume scanning a segment: after its last index entry, when that entry points
+/// at a whole valid frame carrying the right offset; else the segment start.
+fn resume_point(
+    file: &File,
+    path: &Path,
+    len: u64,
+    base: Offset,
+    idx: Option<&File>,
+    idx_path: &Path,
+) -> Result<(Offset, u64), LogError> {
+    let Some(idx) = idx else { return Ok((base, 0)) };
+    let n = index::entries(idx, idx_path)?;
+    if n == 0 {
+        return Ok((base, 0));
+    }
+    if let Some(pos) = index::entry(idx, idx_path, n - 1)?
+        && let Some((_, after)) = segment::read_frame_at(file, path, len, pos, base + n - 1)?
+    {
+        return Ok((base + n, after));
+    }
+    Ok((base, 0))
+}
+
+impl SegmentLog {
+    /// Opens the log in `data_dir` as its single writer, creating it if needed.
+    ///
+    /// Fails at once with [`LogError::Locked`] if another writer holds it. Recovers by
+    /// itself from a crash: a torn tail (partial or invalid bytes after the last whole record
+    /// of the last segment, with no valid record after them) is cut off and the cut fsynced.
+    /// Damage followed by valid records, gaps between segments, or a bad sealed segment are
+    /// [`LogError::Corrupt`], and nothing is modified. Stale indexes are rebuilt.
+    pub fn open(data_dir: impl AsRef<Path>, options: LogOptions) -> Result<SegmentLog, LogError> {
+        let data_dir = data_dir.as_ref().to_path_buf();
+        let log_dir = data_dir.join("log");
+        if !log_dir.is_dir() {
+            std::fs::create_dir_all(&log_dir).map_err(|e| LogError::io(&log_dir, e))?;
+            // Make the new directory entries themselves durable.
+            sync_dir(&data_dir)?;
+        }
+        let writer = lock::acquire(&data_dir, &log_dir)?;
+
+        let mut bases = segment::list_bases(&log_dir)?;
+        if bases.is_empty() {
+            let path = log_dir.join(seg_name(0));
+            let file = open_rw(&path, true)?;
+            file.sync_all().map_err(|e| LogError::io(&path, e))?;
+            sync_dir(&log_dir)?;
+            bases.push(0);
+        }
+        if bases[0] != 0 {
+            return Err(corrupt(
+                &log_dir.join(seg_name(bases[0])),
+                0,
+                0,
+                format!(
+                    "the first segment starts at offset {}: segments before it are missing",
+                    bases[0]
+                ),
+            ));
+        }
+        for pair in bases.windows(2) {
+            verify_sealed(&log_dir, pair[0], pair[1], options.verify_on_open)?;
+        }
+        let base = bases[bases.len() - 1];
+        let (tail, end, tail_pos) = recover_tail(&log_dir, base, options.verify_on_open)?;
+        Ok(SegmentLog {
+            data_dir,
+            log_dir,
+            options,
+            writer: Some(writer),
+            poisoned: None,
+            state: Mutex::new(State {
+                bases,
+                tail: Some(tail),
+                end,
+                tail_pos,
+                sealed: Vec::new(),
+            }),
+        })
+    }
+
+    /// Opens the log in `data_dir` for reading only, without a lock, while a writer (in this
+    /// or another process) may be appending. Never modifies any file. The handle sees whole,
+    /// CRC-valid records only: it stops at a partial tail, and [`SegmentLog::end_offset`]
+    /// (and every `read_*`) picks up records appended since. A data dir without a log reads
+    /// as an empty log.
+    pub fn open_read_only(data_dir: impl AsRef<Path>) -> Result<SegmentLog, LogError> {
+        let data_dir = data_dir.as_ref().to_path_buf();
+        let log_dir = data_dir.join("log");
+        let bases = if log_dir.is_dir() {
+            segment::list_bases(&log_dir)?
+        } else {
+            Vec::new()
+        };
+        let mut state = State {
+            bases: Vec::new(),
+            tail: None,
+            end: 0,
+            tail_pos: 0,
+            sealed: Vec::new(),
+        };
+        if let Some(&base) = bases.last() {
+            let tail = open_tail_read(&log_dir, base)?;
+            let len = segment::file_len(&tail.file, &tail.path)?;
+            let (end, pos) = resume_point(
+                &tail.file,
+                &tail.path,
+                len,
+                base,
+                tail.idx.as_deref(),
+                &tail.idx_path,
+            )?;
+            state = State {
+                bases,
+                tail: Some(tail),
+                end,
+                tail_pos: pos,
+                sealed: Vec::new(),
+            };
+        }
+        let log = SegmentLog {
+            data_dir,
+            log_dir,
+            options: LogOptions::default(),
+            writer: None,
+            poisoned: None,
+            state: Mutex::new(state),
+        };
+        {
+            let mut st = log.state();
+            log.refresh(&mut st)?;
+        }
+        Ok(log)
+    }
+
+    /// The data dir this log lives in.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Whether this handle is the writer.
+    pub fn is_writer(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The state is only replaced wholesale after successful I/O: a panic elsewhere while
+        // it was locked cannot leave it half-updated.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Appends a batch with one `write` and one `fdatasync` (group commit) and returns the
+    /// offset of its first record. On `Ok` the whole batch is durable; on `Err` none of it is
+    /// acknowledged and the file is cut back to its previous end.
+    pub fn append(&mut self, batch: &[NewRecord]) -> Result<Offset, LogError> {
+        if self.writer.is_none() {
+            return Err(LogError::ReadOnly {
+                dir: self.data_dir.clone(),
+            });
+        }
+        if let Some(reason) = &self.poisoned {
+            return Err(LogError::Poisoned {
+                dir: self.data_dir.clone(),
+                reason: reason.clone(),
+            });
+        }
+        let mut total = 0usize;
+        for (i, record) in batch.iter().enumerate() {
+            let Some(n) = frame::encoded_len(record) else {
+                return Err(LogError::RecordTooLarge {
+                    index: i,
+                    size: record.raw.len() + 16 * record.identities.len(),
+                    identities: record.identities.len(),
+                });
+            };
+            total += n;
+        }
+        let st = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let first = st.end;
+        if batch.is_empty() {
+            return Ok(first);
+        }
+        if st.tail_pos > 0 && st.tail_pos + total as u64 > self.options.segment_bytes {
+            roll(&self.log_dir, st)?;
+        }
+        let Some(tail) = st.tail.as_ref() else {
+            return Err(LogError::io(
+                &self.log_dir,
+                io::Error::other("writer has no tail segment"),
+            ));
+        };
+        let start = st.tail_pos;
+        let mut buf = Vec::with_capacity(total);
+        let mut positions = Vec::with_capacity(batch.len());
+        for (i, record) in batch.iter().enumerate() {
+            positions.push(start + buf.len() as u64);
+            frame::encode_into(&mut buf, first + i as u64, record);
+        }
+        if let Err(e) = tail.file.write_all_at(&buf, start) {
+            // Cut the partial batch off so the log stays whole for the next append.
+            if let Err(cut) = tail.file.set_len(start) {
+                self.poisoned = Some(format!(
+                    "write failed ({e}) and cutting back failed ({cut})"
+                ));
+            }
+            return Err(LogError::io(&tail.path, e));
+        }
+        if let Err(e) = tail.file.sync_data() {
+            // After a failed fdatasync the kernel may have dropped the dirty pages: whether
+            // the batch is on disk is unknown, so stop appending until a reopen re-reads it.
+            let _ = tail.file.set_len(start);
+            self.poisoned = Some(format!("fdatasync failed: {e}"));
+            return Err(LogError::io(&tail.path, e));
+        }
+        if let Some(idx) = &tail.idx {
+            // Best effort: the index is a verified hint, rebuilt on open if it fell behind.
+            let _ = index::append(idx, &tail.idx_path, first - tail.base, &positions);
+        }
+        st.end = first + batch.len() as u64;
+        st.tail_pos = start + buf.len() as u64;
+        Ok(first)
+    }
+
+    /// The offset the next appended record gets (for a read-only handle: the end as last
+    /// seen).
+    pub fn next_offset(&self) -> Offset {
+        self.state().end
+    }
+
+    /// One past the last whole record. A read-only handle re-reads the end of the log, so it
+    /// sees what was appended after it opened.
+    pub fn end_offset(&self) -> Result<Offset, LogError> {
+        let mut st = self.state();
+        self.refresh(&mut st)?;
+        Ok(st.end)
+    }
+
+    /// The record at `offset`, or `None` past the end: one index read and one frame read. A
+    /// stale or missing index falls back to scanning that one segment; a record that is
+    /// there but damaged is `Err(Corrupt)`.
+    pub fn read_at(&self, offset: Offset) -> Result<Option<LogRecord>, LogError> {
+        let located = {
+            let mut st = self.state();
+            if offset >= st.end {
+                self.refresh(&mut st)?;
+            }
+            if offset >= st.end {
+                return Ok(None);
+            }
+            self.segment_of(&mut st, offset)?
+        };
+        let pos = self.locate(&located, offset)?;
+        match segment::read_frame_at(&located.file, &located.path, located.len, pos, offset)? {
+            Some((record, _)) => Ok(Some(record)),
+            None => Err(corrupt(
+                &located.path,
+                pos,
+                offset,
+                "record changed while read",
+            )),
+        }
+    }
+
+    /// The records from `offset` up to the end as of this call, oldest first, read
+    /// sequentially with large buffered reads. A damaged record yields one `Err(Corrupt)` item
+    /// and ends the iteration: records are never skipped.
+    pub fn read_from(&self, offset: Offset) -> Result<Records, LogError> {
+        let (located, bases, end) = {
+            let mut st = self.state();
+            self.refresh(&mut st)?;
+            if offset >= st.end {
+                return Ok(Records::empty());
+            }
+            (self.segment_of(&mut st, offset)?, st.bases.clone(), st.end)
+        };
+        let pos = self.locate(&located, offset)?;
+        // A fresh open, not a dup: a dup would share its file position with other readers.
+        let file = segment::open_read(&located.path)?;
+        let mut reader = BufReader::with_capacity(segment::READ_BUFFER, file);
+        reader
+            .seek(SeekFrom::Start(pos))
+            .map_err(|e| LogError::io(&located.path, e))?;
+        Ok(Records {
+            log_dir: self.log_dir.clone(),
+            bases,
+            seg: located.index,
+            seg_end: located.seg_end,
+            path: located.path,
+            reader: Some(reader),
+            pos,
+            next: offset,
+            end,
+            payload: Vec::new(),
+            done: false,
+        })
+    }
+
+    /// Brings a read-only handle's view of the end up to date: follows whole valid frames
+    /// past the known end, and into the next segment once the writer has rolled.
+    fn refresh(&self, st: &mut State) -> Result<(), LogError> {
+        if self.writer.is_some() {
+            return Ok(()); // The writer's end is exact.
+        }
+        if st.tail.is_none() {
+            let path = self.log_dir.join(seg_name(0));
+            if !path.exists() {
+                return Ok(());
+            }
+            st.tail = Some(open_tail_read(&self.log_dir, 0)?);
+            st.bases = vec![0];
+            st.end = 0;
+            st.tail_pos = 0;
+        }
+        loop {
+            let Some(tail) = st.tail.as_ref() else {
+                return Ok(());
+            };
+            let len = segment::file_len(&tail.file, &tail.path)?;
+            let scanned = segment::scan(
+                &tail.file,
+                &tail.path,
+                len,
+                st.tail_pos,
+                st.end,
+                Offset::MAX,
+                |_| {},
+            )?;
+            st.end = scanned.next_offset;
+            st.tail_pos = scanned.pos;
+            // The writer creates segment `<end>` only once the current one is complete, so a
+            // segment named after our end means there is nothing more to see in this one.
+            if st.end == tail.base {
+                return Ok(());
+            }
+            match File::open(self.log_dir.join(seg_name(st.end))) {
+                Ok(_) => {
+                    let next = open_tail_read(&self.log_dir, st.end)?;
+                    st.bases.push(st.end);
+                    st.tail = Some(next);
+                    st.tail_pos = 0;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(LogError::io(&self.log_dir.join(seg_name(st.end)), e)),
+            }
+        }
+    }
+
+    /// The segment holding `offset` (< end), with handles to read it.
+    fn segment_of(&self, st: &mut State, offset: Offset) -> Result<Located, LogError> {
+        let index = st.bases.partition_point(|&b| b <= offset).saturating_sub(1);
+        let base = st.bases[index];
+        let is_tail = index + 1 == st.bases.len();
+        let seg_end = if is_tail { st.end } else { st.bases[index + 1] };
+        if let Some(tail) = st.tail.as_ref().filter(|t| is_tail && t.base == base) {
+            let idx = tail.idx.clone().or_else(|| open_idx_read(&tail.idx_path));
+            return Ok(Located {
+                index,
+                base,
+                seg_end,
+                path: tail.path.clone(),
+                file: tail.file.clone(),
+                idx_path: tail.idx_path.clone(),
+                idx,
+                len: st.tail_pos,
+            });
+        }
+        let path = self.log_dir.join(seg_name(base));
+        let idx_path = self.log_dir.join(idx_name(base));
+        let handles = match st.sealed.iter().find(|h| h.base == base) {
+            Some(h) => h.clone(),
+            None => {
+                let file = Arc::new(segment::open_read(&path)?);
+                let len = segment::file_len(&file, &path)?;
+                let h = SealedHandles {
+                    base,
+                    file,
+                    len,
+                    idx: open_idx_read(&idx_path),
+                };
+                if st.sealed.len() >= SEALED_CACHE {
+                    st.sealed.remove(0);
+                }
+                st.sealed.push(h.clone());
+                h
+            }
+        };
+        Ok(Located {
+            index,
+            base,
+            seg_end,
+            // A missing index may have been rebuilt by a writer since.
+            idx: handles.idx.or_else(|| open_idx_read(&idx_path)),
+            path,
+            file: handles.file,
+            idx_path,
+            len: handles.len,
+        })
+    }
+
+    /// File position of `offset` in its segment: through the index when its entry checks
+    /// out, else by scanning the segment (the index is not fsynced and may be behind).
+    fn locate(&self, seg: &Located, offset: Offset) -> Result<u64, LogError> {
+        let rel = offset - seg.base;
+        if let Some(idx) = &seg.idx
+            && let Some(pos) = index::entry(idx, &seg.idx_path, rel)?
+            && segment::read_frame_at(&seg.file, &seg.path, seg.len, pos, offset)?.is_some()
+        {
+            return Ok(pos);
+        }
+        let mut last = 0;
+        let scanned = segment::scan(
+            &seg.file,
+            &seg.path,
+            seg.len,
+            0,
+            seg.base,
+            offset + 1,
+            |p| last = p,
+        )?;
+        if scanned.next_offset == offset + 1 {
+            return Ok(last);
+        }
+        let reason = scanned
+            .fault
+            .unwrap_or_else(|| "segment ends before this committed record".to_owned());
+        Err(corrupt(&seg.path, scanned.pos, scanned.next_offset, reason))
+    }
+}
+
+/// A segment located for a read.
+struct Located {
+    index: usize,
+    base: Offset,
+    /// One past the last offset to read from this segment.
+    seg_end: Offset,
+    path: PathBuf,
+    file: Arc<File>,
+    idx_path: PathBuf,
+    idx: Option<Arc<File>>,
+    /// Bytes that may be read (whole records only, for the tail).
+    len: u64,
+}
+
+fn open_tail_read(log_dir: &Path, base: Offset) -> Result<Tail, LogError> {
+    let path = log_dir.join(seg_name(base));
+    let idx_path = log_dir.join(idx_name(base));
+    Ok(Tail {
+        base,
+        file: Arc::new(segment::open_read(&path)?),
+        idx: open_idx_read(&idx_path),
+        path,
+        idx_path,
+    })
+}
+
+/// Checks a sealed segment `base` whose successor starts at `next_base`.
+fn verify_sealed(
+    log_dir: &Path,
+    base: Offset,
+    next_base: Offset,
+    mode: VerifyOnOpen,
+) -> Result<(), LogError> {
+    let path = log_dir.join(seg_name(base));
+    let idx_path = log_dir.join(idx_name(base));
+    let file = segment::open_read(&path)?;
+    let len = segment::file_len(&file, &path)?;
+    let idx = open_rw(&idx_path, false)?;
+    let count = next_base - base;
+    if mode == VerifyOnOpen::LastSegment
+        && index::entries(&idx, &idx_path)? == count
+        && index::entry(&idx, &idx_path, 0)?.unwrap_or(u64::MAX) == 0
+        && resume_point(&file, &path, len, base, Some(&idx), &idx_path)? == (next_base, len)
+    {
+        return Ok(());
+    }
+    let mut positions = Vec::new();
+    let scanned = segment::scan(&file, &path, len, 0, base, Offset::MAX, |p| {
+        positions.push(p)
+    })?;
+    if let Some(fault) = scanned.fault {
+        return Err(corrupt(&path, scanned.pos, scanned.next_offset, fault));
+    }
+    if scanned.next_offset != next_base {
+        return Err(corrupt(
+            &path,
+            scanned.pos,
+            scanned.next_offset,
+            format!(
+                "segment holds offsets {base}..{} but the next segment starts at {next_base}: offsets must be dense",
+                scanned.next_offset
+            ),
+        ));
+    }
+    index::ensure(&idx, &idx_path, 0, &positions)?;
+    Ok(())
+}
+
+/// Recovers the last segment: finds its last whole record, cuts a torn tail, repairs the
+/// index. Returns the open tail, the end offset and the byte length of whole records.
+fn recover_tail(
+    log_dir: &Path,
+    base: Offset,
+    mode: VerifyOnOpen,
+) -> Result<(Tail, Offset, u64), LogError> {
+    let path = log_dir.join(seg_name(base));
+    let idx_path = log_dir.join(idx_name(base));
+    let file = open_rw(&path, false)?;
+    let idx = open_rw(&idx_path, false)?;
+    let len = segment::file_len(&file, &path)?;
+    let (start_offset, start_pos) = match mode {
+        VerifyOnOpen::All => (base, 0),
+        VerifyOnOpen::LastSegment => resume_point(&file, &path, len, base, Some(&idx), &idx_path)?,
+    };
+    let mut positions = Vec::new();
+    let scanned = segment::scan(
+        &file,
+        &path,
+        len,
+        start_pos,
+        start_offset,
+        Offset::MAX,
+        |p| positions.push(p),
+    )?;
+    if let Some(fault) = &scanned.fault {
+        if let Some((at, found)) =
+            segment::valid_frame_after(&file, &path, len, scanned.pos, scanned.next_offset)?
+        {
+            return Err(corrupt(
+                &path,
+                scanned.pos,
+                scanned.next_offset,
+                format!(
+                    "{fault}, yet a valid record (offset {found}) follows at byte {at}: not a torn tail, refusing to cut"
+                ),
+            ));
+        }
+        // Nothing valid after the damage: the remains of a write that was never
+        // acknowledged. Cut them and make the cut durable before appending after it.
+        file.set_len(scanned.pos)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| LogError::io(&path, e))?;
+    }
+    index::ensure(&idx, &idx_path, start_offset - base, &positions)?;
+    let tail = Tail {
+        base,
+        path,
+        file: Arc::new(file),
+        idx_path,
+        idx: Some(Arc::new(idx)),
+    };
+    Ok((tail, scanned.next_offset, scanned.pos))
+}
+
+/// Starts segment `<end>`: created, fsynced, and its directory entry fsynced before any
+/// record goes in, so that a reader or a recovery never finds records in a file that may
+/// vanish.
+fn roll(log_dir: &Path, st: &mut State) -> Result<(), LogError> {
+    let base = st.end;
+    let path = log_dir.join(seg_name(base));
+    let idx_path = log_dir.join(idx_name(base));
+    let file = open_rw(&path, true)?;
+    file.sync_all().map_err(|e| LogError::io(&path, e))?;
+    let idx = open_rw(&idx_path, false)?;
+    idx.set_len(0).map_err(|e| LogError::io(&idx_path, e))?;
+    sync_dir(log_dir)?;
+    st.bases.push(base);
+    st.tail = Some(Tail {
+        base,
+        path,
+        file: Arc::new(file),
+        idx_path,
+        idx: Some(Arc::new(idx)),
+    });
+    st.tail_pos = 0;
+    Ok(())
+}
+
+/// Iterator over records, from [`SegmentLog::read_from`]. Owns its file handles.
+pub struct Records {
+    log_dir: PathBuf,
+    bases: Vec<Offset>,
+    /// Index in `bases` of the segment being read.
+    seg: usize,
+    seg_end: Offset,
+    path: PathBuf,
+    reader: Option<BufReader<File>>,
+    pos: u64,
+    next: Offset,
+    end: Offset,
+    payload: Vec<u8>,
+    done: bool,
+}
+
+impl Records {
+    fn empty() -> Records {
+        Records {
+            log_dir: PathBuf::new(),
+            bases: Vec::new(),
+            seg: 0,
+            seg_end: 0,
+            path: PathBuf::new(),
+            reader: None,
+            pos: 0,
+            next: 0,
+            end: 0,
+            payload: Vec::new(),
+            done: true,
+        }
+    }
+
+    fn next_record(&mut self) -> Result<LogRecord, LogError> {
+        if self.next == self.seg_end {
+            // Move to the next segment: it starts exactly at this offset.
+            self.seg += 1;
+            let base = self.bases.get(self.seg).copied().unwrap_or(self.next);
+            self.path = self.log_dir.join(seg_name(base));
+            if base != self.next {
+                return Err(corrupt(
+                    &self.path,
+                    0,
+                    self.next,
+                    "no segment starts at this offset",
+                ));
+            }
+            self.seg_end = self.bases.get(self.seg + 1).copied().unwrap_or(self.end);
+            let file = segment::open_read(&self.path)?;
+            self.reader = Some(BufReader::with_capacity(segment::READ_BUFFER, file));
+            self.pos = 0;
+        }
+        let Some(reader) = self.reader.as_mut() else {
+            return Err(corrupt(&self.path, self.pos, self.next, "no reader"));
+        };
+        let missing = |e: io::Error, path: &Path, pos: u64, next: Offset| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                corrupt(path, pos, next, "segment ends inside a committed record")
+            } else {
+                LogError::io(path, e)
+            }
+        };
+        let mut hb = [0u8; HEADER_LEN];
+        reader
+            .read_exact(&mut hb)
+            .map_err(|e| missing(e, &self.path, self.pos, self.next))?;
+        let Some(header) = Header::parse(&hb) else {
+            return Err(corrupt(
+                &self.path,
+                self.pos,
+                self.next,
+                frame::FrameFault::BadLength.to_string(),
+            ));
+        };
+        self.payload.resize(header.payload_len, 0);
+        reader
+            .read_exact(&mut self.payload)
+            .map_err(|e| missing(e, &self.path, self.pos, self.next))?;
+        let record = frame::check(&header, &self.payload, self.next)
+            .and_then(|()| frame::decode(&self.payload))
+            .map_err(|fault| corrupt(&self.path, self.pos, self.next, fault.to_string()))?;
+        self.pos += header.frame_len();
+        self.next += 1;
+        Ok(record)
+    }
+}
+
+impl Iterator for Records {
+    type Item = Result<LogRecord, LogError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done || self.next >= self.end {
+            return None;
+        }
+        let item = self.next_record();
+        // After an error the position is unknown: stop rather than skip anything.
+        self.done = item.is_err();
+        Some(item)
+    }
+}
+
+impl LogAppender for SegmentLog {
+    type Error = LogError;
+
+    fn append(&mut self, batch: &[NewRecord]) -> Result<Offset, LogError> {
+        SegmentLog::append(self, batch)
+    }
+
+    fn next_offset(&self) -> Offset {
+        SegmentLog::next_offset(self)
+    }
+}
+
+impl LogReader for SegmentLog {
+    type Error = LogError;
+
+    fn read_from(
+        &self,
+        offset: Offset,
+    ) -> Result<Box<dyn Iterator<Item = Result<LogRecord, LogError>> + '_>, LogError> {
+        Ok(Box::new(SegmentLog::read_from(self, offset)?))
+    }
+
+    fn read_at(&self, offset: Offset) -> Result<Option<LogRecord>, LogError> {
+        SegmentLog::read_at(self, offset)
+    }
+
+    fn end_offset(&self) -> Result<Offset, LogError> {
+        SegmentLog::end_offset(self)
+    }
+}

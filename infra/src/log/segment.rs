@@ -1,0 +1,214 @@
+//! Segment files: naming, listing, sequential scanning and positional frame reads.
+//!
+//! A segment `<base>.seg` holds the records `base, base+1, …` back to back, with no gaps; the
+//! next segment's base is this one's base plus its record count. Its `.idx` sidecar (see
+//! [`super::index`]) is only a hint: every frame found through it is checked again.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use mailshot_domain::log::{LogRecord, Offset};
+
+use super::LogError;
+use super::frame::{self, FrameFault, HEADER_LEN, Header, PAYLOAD_FIXED_LEN};
+
+/// Buffer size of sequential reads: large enough that a scan is a few big reads per MiB.
+pub const READ_BUFFER: usize = 1024 * 1024;
+
+/// `00000000000000000042.seg` for base 42.
+pub fn seg_name(base: Offset) -> String {
+    format!("{base:020}.seg")
+}
+
+/// `00000000000000000042.idx` for base 42.
+pub fn idx_name(base: Offset) -> String {
+    format!("{base:020}.idx")
+}
+
+/// Bases of the segment files in `log_dir`, ascending. Other files are ignored.
+pub fn list_bases(log_dir: &Path) -> Result<Vec<Offset>, LogError> {
+    let entries = std::fs::read_dir(log_dir).map_err(|e| LogError::io(log_dir, e))?;
+    let mut bases = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| LogError::io(log_dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(stem) = name.strip_suffix(".seg") else {
+            continue;
+        };
+        if stem.len() == 20
+            && stem.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(base) = stem.parse::<Offset>()
+        {
+            bases.push(base);
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+/// Where and why a scan stopped.
+#[derive(Debug, Clone)]
+pub struct ScanEnd {
+    /// Byte position just after the last whole, valid frame.
+    pub pos: u64,
+    /// Offset the next frame would carry (= base + whole frames seen).
+    pub next_offset: Offset,
+    /// `None`: the scan reached the end of the file exactly on a frame boundary.
+    /// `Some`: what was wrong with the bytes at `pos`.
+    pub fault: Option<String>,
+}
+
+/// Walks the frames of `file` from `pos` (which must be a frame boundary carrying `offset`)
+/// up to `file_len`, checking each (length, CRC, offset), and calls `on_frame(position)` for
+/// each whole valid frame. Stops at the first frame that is partial or invalid, or cleanly
+/// once the offset `until` is reached.
+pub fn scan(
+    file: &File,
+    path: &Path,
+    file_len: u64,
+    mut pos: u64,
+    mut offset: Offset,
+    until: Offset,
+    mut on_frame: impl FnMut(u64),
+) -> Result<ScanEnd, LogError> {
+    let mut reader = BufReader::with_capacity(READ_BUFFER, file);
+    reader
+        .seek(SeekFrom::Start(pos))
+        .map_err(|e| LogError::io(path, e))?;
+    let mut payload = Vec::new();
+    loop {
+        let end = |fault: Option<String>| ScanEnd {
+            pos,
+            next_offset: offset,
+            fault,
+        };
+        let remaining = file_len.saturating_sub(pos);
+        if remaining == 0 || offset >= until {
+            return Ok(end(None));
+        }
+        if remaining < HEADER_LEN as u64 {
+            return Ok(end(Some(format!(
+                "partial frame header ({remaining} bytes)"
+            ))));
+        }
+        let mut hb = [0u8; HEADER_LEN];
+        reader
+            .read_exact(&mut hb)
+            .map_err(|e| LogError::io(path, e))?;
+        let Some(header) = Header::parse(&hb) else {
+            return Ok(end(Some(FrameFault::BadLength.to_string())));
+        };
+        if header.frame_len() > remaining {
+            return Ok(end(Some(format!(
+                "partial frame ({remaining} of {} bytes)",
+                header.frame_len()
+            ))));
+        }
+        payload.resize(header.payload_len, 0);
+        reader
+            .read_exact(&mut payload)
+            .map_err(|e| LogError::io(path, e))?;
+        if let Err(fault) = frame::check(&header, &payload, offset) {
+            return Ok(end(Some(fault.to_string())));
+        }
+        on_frame(pos);
+        pos += header.frame_len();
+        offset += 1;
+    }
+}
+
+/// Reads the frame at `pos` and returns it if it is whole, valid and carries `expected`.
+/// `Ok(None)` means "not the record" (stale index entry, torn tail): the caller decides
+/// whether that is corruption.
+pub fn read_frame_at(
+    file: &File,
+    path: &Path,
+    file_len: u64,
+    pos: u64,
+    expected: Offset,
+) -> Result<Option<(LogRecord, u64)>, LogError> {
+    if pos.saturating_add(HEADER_LEN as u64) > file_len {
+        return Ok(None);
+    }
+    let mut hb = [0u8; HEADER_LEN];
+    file.read_exact_at(&mut hb, pos)
+        .map_err(|e| LogError::io(path, e))?;
+    let Some(header) = Header::parse(&hb) else {
+        return Ok(None);
+    };
+    if pos + header.frame_len() > file_len {
+        return Ok(None);
+    }
+    let mut payload = vec![0u8; header.payload_len];
+    file.read_exact_at(&mut payload, pos + HEADER_LEN as u64)
+        .map_err(|e| LogError::io(path, e))?;
+    if frame::check(&header, &payload, expected).is_err() {
+        return Ok(None);
+    }
+    match frame::decode(&payload) {
+        Ok(record) => Ok(Some((record, pos + header.frame_len()))),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Looks forward from `from` for any whole, CRC-valid frame (whatever offset it carries, up to
+/// the largest that could still fit after `expected`). Used after a bad frame at the end of
+/// the last segment: finding one means the damage is followed by records that were once
+/// written after it, i.e. corruption in the middle of the log, not a torn tail. Reads the
+/// region in windows; only candidates whose length and offset fields are plausible get
+/// their CRC computed.
+pub fn valid_frame_after(
+    file: &File,
+    path: &Path,
+    file_len: u64,
+    from: u64,
+    expected: Offset,
+) -> Result<Option<(u64, Offset)>, LogError> {
+    const WINDOW: usize = 4 * 1024 * 1024;
+    const PROBE: usize = HEADER_LEN + PAYLOAD_FIXED_LEN;
+    // Each frame takes at least PROBE bytes, which bounds the offsets that can still follow.
+    let max_offset = expected + file_len.saturating_sub(from) / PROBE as u64;
+    let mut window = vec![0u8; WINDOW + PROBE];
+    let mut start = from;
+    while start + PROBE as u64 <= file_len {
+        let want = ((file_len - start) as usize).min(window.len());
+        file.read_exact_at(&mut window[..want], start)
+            .map_err(|e| LogError::io(path, e))?;
+        let last_probe = want - PROBE;
+        for i in 0..=last_probe.min(WINDOW - 1) {
+            let mut hb = [0u8; HEADER_LEN];
+            hb.copy_from_slice(&window[i..i + HEADER_LEN]);
+            let Some(header) = Header::parse(&hb) else {
+                continue;
+            };
+            let p = start + i as u64;
+            if p + header.frame_len() > file_len {
+                continue;
+            }
+            let claimed = frame::payload_offset(&window[i + HEADER_LEN..i + PROBE]);
+            if claimed > max_offset {
+                continue;
+            }
+            if let Some((record, _)) = read_frame_at(file, path, file_len, p, claimed)? {
+                return Ok(Some((p, record.offset)));
+            }
+        }
+        start += WINDOW as u64;
+    }
+    Ok(None)
+}
+
+/// Opens `path` for reading, mapping the error to one naming the path.
+pub fn open_read(path: &Path) -> Result<File, LogError> {
+    File::open(path).map_err(|e| LogError::io(path, e))
+}
+
+/// Current length of a file.
+pub fn file_len(file: &File, path: &Path) -> Result<u64, LogError> {
+    file.metadata()
+        .map(|m| m.len())
+        .map_err(|e| LogError::io(path, e))
+}
