@@ -1,0 +1,258 @@
+//! Replay (DESIGN §6): rebuilds equal the live fold, batch sizes do not matter, an old data
+//! dir backfills a new (or re-versioned) projection on open, and `verify` catches corruption.
+
+mod common;
+
+use common::*;
+use mailshot_infra::embedded::{LineSource, Writer, rebuild, verify};
+use mailshot_infra::store::Table;
+use mailshot_projections::Projection;
+use serde_json::json;
+
+#[test]
+fn rebuild_equals_the_live_fold() {
+    let (lines, truth) = generate(5_000, 13);
+    assert!(truth.duplicates > 0);
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::open(dir.path()).unwrap();
+    ingest_lines(&mut writer, &lines);
+    let live = all_rows(&writer.store);
+    for p in Projection::ALL {
+        assert!(!live[p.name()].is_empty(), "{p} is empty");
+    }
+    let stats = q(&writer, "get_delivery_stats", json!({}));
+
+    // One projection alone, then all of them.
+    rebuild(&writer, &[Projection::Rollups]).unwrap();
+    assert!(
+        all_rows(&writer.store) == live,
+        "rebuilding rollups changed a projection"
+    );
+    let folded = rebuild(&writer, &Projection::ALL).unwrap();
+    assert_eq!(folded, 4 * truth.accepted);
+    assert!(
+        all_rows(&writer.store) == live,
+        "rebuilding every projection changed one"
+    );
+    assert_eq!(q(&writer, "get_delivery_stats", json!({})), stats);
+
+    for report in verify(&writer).unwrap() {
+        assert!(report.matches, "{report:?}");
+        assert_eq!(report.live_digest, report.rebuilt_digest);
+        assert_eq!(report.first_difference, None);
+        assert!(report.rows > 0);
+    }
+    // Verify leaves the live projections alone.
+    assert!(all_rows(&writer.store) == live);
+}
+
+#[test]
+fn batch_sizes_do_not_change_the_projections() {
+    let (lines, _) = generate(5_000, 17);
+    let one = tempfile::tempdir().unwrap();
+    let mut writer = Writer::open(one.path()).unwrap();
+    ingest_lines(&mut writer, &lines);
+    let reference = all_rows(&writer.store);
+    drop(writer);
+
+    // The same lines in files of 333 lines, ingested by several calls and reopenings.
+    let many = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let mut sources = Vec::new();
+    for (i, chunk) in lines.chunks(333).enumerate() {
+        let path = files.path().join(format!("{i}.ndjson"));
+        write_lines(&path, chunk);
+        sources.push(LineSource::File(path));
+    }
+    let (first, rest) = sources.split_at(5);
+    let mut writer = Writer::open(many.path()).unwrap();
+    writer.ingest(first, |_| {}, |_| {}).unwrap();
+    drop(writer);
+    let mut writer = Writer::open(many.path()).unwrap();
+    for source in rest {
+        writer
+            .ingest(std::slice::from_ref(source), |_| {}, |_| {})
+            .unwrap();
+    }
+    assert!(
+        all_rows(&writer.store) == reference,
+        "batch sizes changed a projection"
+    );
+}
+
+#[test]
+fn an_old_data_dir_backfills_a_new_projection_on_open() {
+    let (lines, _) = generate(4_000, 19);
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::open(dir.path()).unwrap();
+    ingest_lines(&mut writer, &lines);
+    let links = q(&writer, "get_link_stats", json!({}));
+    assert!(links["links"].as_array().unwrap().len() > 3, "{links}");
+    let rows_before = rows(&writer.store, Projection::Links);
+    let everything = all_rows(&writer.store);
+
+    // A data dir written before the links projection existed.
+    writer
+        .store
+        .forget_projection_for_tests(Projection::Links)
+        .unwrap();
+    assert_eq!(
+        q(&writer, "get_link_stats", json!({})),
+        json!({"links": []})
+    );
+    let progress = writer.store.progress(Projection::Links, false).unwrap();
+    assert_eq!((progress.checkpoint, progress.version), (None, None));
+    drop(writer);
+
+    let writer = Writer::open(dir.path()).unwrap();
+    assert_eq!(q(&writer, "get_link_stats", json!({})), links);
+    assert!(rows(&writer.store, Projection::Links) == rows_before);
+    assert!(all_rows(&writer.store) == everything);
+    let progress = writer.store.progress(Projection::Links, false).unwrap();
+    assert_eq!(progress.checkpoint, Some(writer.log.end_offset().unwrap()));
+    assert_eq!(progress.version, Some(Projection::Links.version()));
+}
+
+#[test]
+fn a_changed_fold_version_rebuilds_on_open() {
+    let (lines, _) = generate(3_000, 23);
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::open(dir.path()).unwrap();
+    ingest_lines(&mut writer, &lines);
+    let everything = all_rows(&writer.store);
+    let stats = q(&writer, "get_delivery_stats", json!({}));
+
+    // Stale rows written by "another version" of the rollups fold: a rebuild must replace them.
+    let (_, key, value) = everything["rollups"][0].clone();
+    let mut wrong = value.clone();
+    wrong[0] ^= 0x40;
+    writer
+        .store
+        .corrupt_row_for_tests(Table::Rollups, &key, &wrong)
+        .unwrap();
+    writer
+        .store
+        .set_version_for_tests(Projection::Rollups, Projection::Rollups.version() + 1)
+        .unwrap();
+    assert!(rows(&writer.store, Projection::Rollups) != everything["rollups"]);
+    drop(writer);
+
+    let writer = Writer::open(dir.path()).unwrap();
+    assert!(
+        all_rows(&writer.store) == everything,
+        "the stale projection was not rebuilt"
+    );
+    assert_eq!(q(&writer, "get_delivery_stats", json!({})), stats);
+    assert_eq!(
+        writer
+            .store
+            .progress(Projection::Rollups, false)
+            .unwrap()
+            .version,
+        Some(Projection::Rollups.version())
+    );
+}
+
+fn ingested_data_dir(n: u64, seed: u64) -> (tempfile::TempDir, Rows, Rows) {
+    let (lines, _) = generate(n, seed);
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::open(dir.path()).unwrap();
+    ingest_lines(&mut writer, &lines);
+    let (events, rollups) = (
+        rows(&writer.store, Projection::Events),
+        rows(&writer.store, Projection::Rollups),
+    );
+    (dir, events, rollups)
+}
+
+#[test]
+fn verify_passes_on_an_intact_store() {
+    let (dir, _, _) = ingested_data_dir(2_000, 29);
+    let out = run_cli(dir.path(), &["verify"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reports = reports.as_array().unwrap();
+    assert_eq!(reports.len(), 4);
+    for r in reports {
+        assert_eq!(r["matches"], true, "{r}");
+        assert!(r["first_difference"].is_null(), "{r}");
+    }
+    for p in Projection::ALL {
+        assert!(stderr.contains(&format!("{p}: ok")), "{stderr}");
+    }
+}
+
+#[test]
+fn verify_names_a_corrupted_rollups_row() {
+    let (dir, _, rollups) = ingested_data_dir(2_000, 31);
+    let (_, key, value) = &rollups[rollups.len() / 2];
+    let mut wrong = value.clone();
+    let last = wrong.len() - 1;
+    wrong[last] = wrong[last].wrapping_add(1);
+    {
+        let writer = Writer::open(dir.path()).unwrap();
+        writer
+            .store
+            .corrupt_row_for_tests(Table::Rollups, key, &wrong)
+            .unwrap();
+    }
+    let out = run_cli(dir.path(), &["verify"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "verify accepted a corrupted rollups row: {stderr}"
+    );
+    let expected_key = format!("rollups/{}", String::from_utf8_lossy(key).escape_debug());
+    assert!(stderr.contains("rollups: MISMATCH"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("first differing key {expected_key}")),
+        "want {expected_key} in {stderr}"
+    );
+    for p in ["events", "subscribers", "links"] {
+        assert!(stderr.contains(&format!("{p}: ok")), "{stderr}");
+    }
+}
+
+#[test]
+fn verify_names_a_corrupted_events_row() {
+    let (dir, events, _) = ingested_data_dir(2_000, 37);
+    let (table, key, value) = events.iter().find(|(t, _, _)| *t == "events").unwrap();
+    assert_eq!(*table, "events");
+    let text = String::from_utf8(value.clone())
+        .unwrap()
+        .replace("\"eventType\":\"", "\"eventType\":\"x");
+    {
+        let writer = Writer::open(dir.path()).unwrap();
+        writer
+            .store
+            .corrupt_row_for_tests(Table::Events, key, text.as_bytes())
+            .unwrap();
+    }
+    let out = run_cli(dir.path(), &["verify"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "verify accepted a corrupted events row: {stderr}"
+    );
+    let expected_key = format!("events/{}", String::from_utf8_lossy(key).escape_debug());
+    assert!(stderr.contains("events: MISMATCH"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("first differing key {expected_key}")),
+        "want {expected_key} in {stderr}"
+    );
+
+    // A replay of the events projection repairs it.
+    let out = run_cli(dir.path(), &["replay", "--projection", "events"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run_cli(dir.path(), &["verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
