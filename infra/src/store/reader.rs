@@ -263,14 +263,12 @@ impl ProjectionReader for Snapshot<'_> {
             push_part(&mut prefix, t);
         }
         let end = prefix_end(&prefix);
-        let range = (
-            Bound::Included(prefix.as_slice()),
-            if prefix.is_empty() {
-                Bound::Unbounded
-            } else {
-                Bound::Excluded(end.as_slice())
-            },
-        );
+        // LMDB refuses an empty key (MDB_BAD_VALSIZE): with no template, scan the whole table.
+        let range = if prefix.is_empty() {
+            (Bound::Unbounded, Bound::Unbounded)
+        } else {
+            (Bound::Included(prefix.as_slice()), Bound::Excluded(end.as_slice()))
+        };
         let mut sums: std::collections::BTreeMap<(String, String), (i64, i64)> = Default::default();
         for entry in db.range(&self.txn, &range).map_err(|e| self.err(e))? {
             let (key, v) = entry.map_err(|e| self.err(e))?;
