@@ -454,6 +454,14 @@ impl SegmentLog {
             }
             self.segment_of(&mut st, offset)?
         };
+        // The common case: one index pread, then the frame itself (header and payload).
+        if let Some(idx) = &located.idx
+            && let Some(pos) = index::entry(idx, &located.idx_path, offset - located.base)?
+            && let Some((record, _)) =
+                segment::read_frame_at(&located.file, &located.path, located.len, pos, offset)?
+        {
+            return Ok(Some(record));
+        }
         let pos = self.locate(&located, offset)?;
         match segment::read_frame_at(&located.file, &located.path, located.len, pos, offset)? {
             Some((record, _)) => Ok(Some(record)),

@@ -122,7 +122,8 @@ pub fn scan(
 
 /// Reads the frame at `pos` and returns it if it is whole, valid and carries `expected`.
 /// `Ok(None)` means "not the record" (stale index entry, torn tail): the caller decides
-/// whether that is corruption.
+/// whether that is corruption. One `pread` for frames up to 4 KiB (header and payload
+/// together), two for larger ones.
 pub fn read_frame_at(
     file: &File,
     path: &Path,
@@ -130,26 +131,34 @@ pub fn read_frame_at(
     pos: u64,
     expected: Offset,
 ) -> Result<Option<(LogRecord, u64)>, LogError> {
+    const FIRST_READ: u64 = 4096;
     if pos.saturating_add(HEADER_LEN as u64) > file_len {
         return Ok(None);
     }
-    let mut hb = [0u8; HEADER_LEN];
-    file.read_exact_at(&mut hb, pos)
+    let mut buf = vec![0u8; (file_len - pos).min(FIRST_READ) as usize];
+    file.read_exact_at(&mut buf, pos)
         .map_err(|e| LogError::io(path, e))?;
+    let mut hb = [0u8; HEADER_LEN];
+    hb.copy_from_slice(&buf[..HEADER_LEN]);
     let Some(header) = Header::parse(&hb) else {
         return Ok(None);
     };
-    if pos + header.frame_len() > file_len {
+    let frame_len = header.frame_len();
+    if pos + frame_len > file_len {
         return Ok(None);
     }
-    let mut payload = vec![0u8; header.payload_len];
-    file.read_exact_at(&mut payload, pos + HEADER_LEN as u64)
-        .map_err(|e| LogError::io(path, e))?;
-    if frame::check(&header, &payload, expected).is_err() {
+    let have = buf.len();
+    buf.resize(frame_len as usize, 0);
+    if have < buf.len() {
+        file.read_exact_at(&mut buf[have..], pos + have as u64)
+            .map_err(|e| LogError::io(path, e))?;
+    }
+    let payload = &buf[HEADER_LEN..];
+    if frame::check(&header, payload, expected).is_err() {
         return Ok(None);
     }
-    match frame::decode(&payload) {
-        Ok(record) => Ok(Some((record, pos + header.frame_len()))),
+    match frame::decode(payload) {
+        Ok(record) => Ok(Some((record, pos + frame_len))),
         Err(_) => Ok(None),
     }
 }
