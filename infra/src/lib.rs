@@ -5,5 +5,6 @@ pub mod quarantine;
 pub mod queries;
 pub mod cli;
 pub mod embedded;
+pub mod mcp;
 pub mod progress;
 pub mod store;
