@@ -27,7 +27,10 @@ fn thread_cpu_secs() -> Option<f64> {
 
 impl Clock {
     fn start() -> Clock {
-        Clock { wall: Instant::now(), cpu: thread_cpu_secs() }
+        Clock {
+            wall: Instant::now(),
+            cpu: thread_cpu_secs(),
+        }
     }
 
     /// Seconds of CPU time spent by this thread since `start` (wall time as a fallback).
