@@ -15,11 +15,14 @@ use super::render;
 use crate::embedded::{LineSource, Writer};
 use crate::queries::now;
 
-/// Seed of the demo traffic: the same month every run, so a second demo finds only duplicates.
+/// Seed of the demo traffic: on a given day, a second demo finds only duplicates.
 const DEMO_SEED: u64 = 2024;
 
 pub fn run(data: &Path, inputs: u64) -> anyhow::Result<ExitCode> {
-    let cfg = WorkloadConfig::new(inputs, DEMO_SEED);
+    let mut cfg = WorkloadConfig::new(inputs, DEMO_SEED);
+    // The month that ends today: event rows expire 365 days after their event time, so an
+    // older month would leave the event lists empty.
+    cfg.start = mailshot_domain::Day(now().day().0 - cfg.days as i32);
     let (start, days) = (cfg.start, cfg.days);
     println!(
         "== generating {inputs} inputs: {days} days of traffic from {start} (seed {DEMO_SEED})"

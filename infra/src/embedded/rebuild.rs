@@ -15,42 +15,47 @@ pub fn rebuild(writer: &Writer, projections: &[Projection]) -> Result<u64, Embed
     let (log, store) = (&writer.log, &writer.store);
     // Live projections first reach the end of the log, so the swap loses nothing.
     catch_up(log, store)?;
-    let end = log.end_offset()?;
-    let mut folded = 0;
     for &p in projections {
         store.reset_rebuild(p)?;
-        let mut progress = Progress::new(&format!("replaying {p}"), Some(end), "records");
-        let mut records = log.read_from(0)?;
-        loop {
-            let mut batch = store.begin_rebuild(p)?;
-            let mut n = 0;
-            let mut next = 0;
-            for record in records.by_ref() {
-                let record = record?;
-                next = record.offset + 1;
-                fold_record(&record, &[p], &mut batch)
-                    .map_err(|e| EmbeddedError::Fold(e.to_string()))?;
-                n += 1;
-                if n == FOLD_BATCH {
-                    break;
-                }
-            }
-            if n == 0 {
-                // Mark an empty log as folded too, so the slot has a checkpoint and version.
-                if end == 0 {
-                    batch.set_checkpoint(p, 0)?;
-                    batch.commit()?;
-                }
-                break;
-            }
-            batch.set_checkpoint(p, next)?;
-            batch.commit()?;
-            progress.inc(n as u64);
-            folded += n as u64;
-        }
-        progress.finish();
+    }
+    let folded = fold_all_into_spare(writer, projections, "replaying")?;
+    for &p in projections {
         store.swap_rebuilt(p)?;
     }
+    Ok(folded)
+}
+
+/// Folds the whole log, parsing each record once, into the spare slots of `projections`.
+fn fold_all_into_spare(writer: &Writer, projections: &[Projection], label: &str) -> Result<u64, EmbeddedError> {
+    let (log, store) = (&writer.log, &writer.store);
+    let end = log.end_offset()?;
+    let names: Vec<_> = projections.iter().map(|p| p.name()).collect();
+    let mut progress = Progress::new(&format!("{label} {}", names.join(", ")), Some(end), "records");
+    let mut records = log.read_from(0)?;
+    let mut folded = 0;
+    loop {
+        let mut batch = store.begin_rebuild(projections)?;
+        let mut n = 0;
+        for record in records.by_ref() {
+            let record = record?;
+            fold_record(&record, projections, &mut batch).map_err(|e| EmbeddedError::Fold(e.to_string()))?;
+            n += 1;
+            if n == FOLD_BATCH {
+                break;
+            }
+        }
+        // Every batch (even an empty log's only one) records the checkpoint and version.
+        for &p in projections {
+            batch.set_checkpoint(p, folded + n as u64)?;
+        }
+        batch.commit()?;
+        progress.inc(n as u64);
+        folded += n as u64;
+        if n < FOLD_BATCH {
+            break;
+        }
+    }
+    progress.finish();
     Ok(folded)
 }
 
@@ -71,31 +76,12 @@ pub struct VerifyReport {
 pub fn verify(writer: &Writer) -> Result<Vec<VerifyReport>, EmbeddedError> {
     let store = &writer.store;
     catch_up(&writer.log, store)?;
-    let end = writer.log.end_offset()?;
-    let mut reports = Vec::new();
     for p in Projection::ALL {
         store.reset_rebuild(p)?;
-        let mut records = writer.log.read_from(0)?;
-        let mut progress = Progress::new(&format!("verifying {p}"), Some(end), "records");
-        loop {
-            let mut batch = store.begin_rebuild(p)?;
-            let mut n = 0;
-            for record in records.by_ref() {
-                let record = record?;
-                fold_record(&record, &[p], &mut batch)
-                    .map_err(|e| EmbeddedError::Fold(e.to_string()))?;
-                n += 1;
-                if n == FOLD_BATCH {
-                    break;
-                }
-            }
-            batch.commit()?;
-            progress.inc(n as u64);
-            if n == 0 {
-                break;
-            }
-        }
-        progress.finish();
+    }
+    fold_all_into_spare(writer, &Projection::ALL, "verifying")?;
+    let mut reports = Vec::new();
+    for p in Projection::ALL {
         let mut live = Vec::new();
         let mut rebuilt = Vec::new();
         let (mut dl, mut dr) = (Digest::default(), Digest::default());

@@ -199,12 +199,14 @@ impl LmdbStore {
         Ok(BatchWriter::new(self, txn, slots))
     }
 
-    /// Starts a write batch whose `projection` writes go to the *other* (rebuilding) slot.
-    pub fn begin_rebuild(&self, projection: Projection) -> Result<BatchWriter<'_>, StoreError> {
+    /// Starts a write batch whose writes to `projections` go to their *other* (rebuilding)
+    /// slots.
+    pub fn begin_rebuild(&self, projections: &[Projection]) -> Result<BatchWriter<'_>, StoreError> {
         let txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
         let mut slots = self.live_slots(&txn)?;
-        let i = projection_index(projection);
-        slots[i] ^= 1;
+        for &p in projections {
+            slots[projection_index(p)] ^= 1;
+        }
         Ok(BatchWriter::new(self, txn, slots))
     }
 
