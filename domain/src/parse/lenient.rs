@@ -148,7 +148,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Arr<T> {
             }
             found_scalars!(|_| Arr::Wrong);
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Arr<T>, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+                // serde_json gives no size hint; SES arrays (headers, recipients) are short, and
+                // one small allocation beats growing 1 → 2 → 4 → 8.
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(8));
                 while let Some(item) = seq.next_element::<T>()? {
                     out.push(item);
                 }
