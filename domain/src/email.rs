@@ -24,10 +24,14 @@ pub fn is_valid_address(s: &str) -> bool {
     if local.is_empty() || local.len() > 64 || domain.len() > 255 || domain.contains('@') {
         return false;
     }
-    if local
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\'))
-    {
+    if local.chars().any(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(
+                c,
+                '<' | '>' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\'
+            )
+    }) {
         return false;
     }
     let mut labels = 0;
@@ -50,17 +54,34 @@ mod tests {
 
     #[test]
     fn normalises_display_names_case_and_space() {
-        assert_eq!(normalise_email("  Jordan.Lee@Example.NET "), Some("jordan.lee@example.net".into()));
+        assert_eq!(
+            normalise_email("  Jordan.Lee@Example.NET "),
+            Some("jordan.lee@example.net".into())
+        );
         assert_eq!(
             normalise_email("Jordan Lee <Jordan.Lee@example.net>"),
             Some("jordan.lee@example.net".into())
         );
-        assert_eq!(normalise_email("\"Lee, J\" < j@example.net >"), Some("j@example.net".into()));
+        assert_eq!(
+            normalise_email("\"Lee, J\" < j@example.net >"),
+            Some("j@example.net".into())
+        );
     }
 
     #[test]
     fn rejects_non_addresses() {
-        for bad in ["", "jordan", "@example.net", "j@", "j@localhost", "j@@example.net", "j k@example.net", "j@exa mple.net", "j@-x.net", "j@x..net"] {
+        for bad in [
+            "",
+            "jordan",
+            "@example.net",
+            "j@",
+            "j@localhost",
+            "j@@example.net",
+            "j k@example.net",
+            "j@exa mple.net",
+            "j@-x.net",
+            "j@x..net",
+        ] {
             assert_eq!(normalise_email(bad), None, "{bad}");
         }
     }

@@ -99,11 +99,23 @@ mod tests {
 
     #[test]
     fn filters_accept_every_spelling() {
-        for s in ["renderingFailure", "Rendering Failure", "RENDERING_FAILURE", "renderingfailure"] {
-            assert_eq!(EventType::from_filter(s), Some(EventType::RenderingFailure), "{s}");
+        for s in [
+            "renderingFailure",
+            "Rendering Failure",
+            "RENDERING_FAILURE",
+            "renderingfailure",
+        ] {
+            assert_eq!(
+                EventType::from_filter(s),
+                Some(EventType::RenderingFailure),
+                "{s}"
+            );
         }
         assert_eq!(EventType::from_filter("opened"), None);
-        assert_eq!(EventType::from_ses_name("Rendering Failure"), Some(EventType::RenderingFailure));
+        assert_eq!(
+            EventType::from_ses_name("Rendering Failure"),
+            Some(EventType::RenderingFailure)
+        );
         assert_eq!(EventType::from_ses_name("open"), None);
     }
 

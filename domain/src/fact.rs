@@ -152,7 +152,10 @@ mod tests {
 
     #[test]
     fn separators_keep_ids_apart() {
-        assert_ne!(FactId::of_parts(&[b"ab", b"c"]), FactId::of_parts(&[b"a", b"bc"]));
+        assert_ne!(
+            FactId::of_parts(&[b"ab", b"c"]),
+            FactId::of_parts(&[b"a", b"bc"])
+        );
     }
 
     #[test]

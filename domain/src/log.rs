@@ -48,10 +48,7 @@ pub trait LogReader {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// The records from `offset` on, oldest first, up to the end as of the call.
-    fn read_from(
-        &self,
-        offset: Offset,
-    ) -> Result<Records<'_, Self::Error>, Self::Error>;
+    fn read_from(&self, offset: Offset) -> Result<Records<'_, Self::Error>, Self::Error>;
 
     /// The record at `offset`, if the log has it.
     fn read_at(&self, offset: Offset) -> Result<Option<LogRecord>, Self::Error>;

@@ -135,7 +135,8 @@ impl Day {
 
     /// The day of a proleptic Gregorian date, or `None` when the month or day is out of range.
     pub fn from_civil(year: i32, month: u32, day: u32) -> Option<Day> {
-        let leap_year = year.rem_euclid(4) == 0 && (year.rem_euclid(100) != 0 || year.rem_euclid(400) == 0);
+        let leap_year =
+            year.rem_euclid(4) == 0 && (year.rem_euclid(100) != 0 || year.rem_euclid(400) == 0);
         let max = match month {
             2 if leap_year => 29,
             m => days_in_month(2001, m),
@@ -234,7 +235,10 @@ mod tests {
     fn keeps_milliseconds_and_formats_fixed_width() {
         let t = Timestamp::parse("2024-06-03T14:02:10.815Z").unwrap();
         assert_eq!(t.to_string(), "2024-06-03T14:02:10.815Z");
-        assert_eq!(Timestamp::parse("2024-06-03T14:02:10.8Z").unwrap().0 % 1000, 800);
+        assert_eq!(
+            Timestamp::parse("2024-06-03T14:02:10.8Z").unwrap().0 % 1000,
+            800
+        );
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Adapters and entry points of mailshot: the embedded segment log and LMDB store, the AWS
 //! adapters, the CLI and the MCP server. The core crates see only traits; this crate wires them.
-pub mod log;
-pub mod quarantine;
-pub mod queries;
 pub mod cli;
 pub mod embedded;
+pub mod log;
 pub mod mcp;
 pub mod progress;
+pub mod quarantine;
+pub mod queries;
 pub mod store;

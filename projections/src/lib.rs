@@ -16,7 +16,7 @@ pub use event_row::{EventKey, EventRow, Partition, TTL_DAYS};
 pub use projection::Projection;
 pub use rollups::{Counts, RollupKey, Scope};
 pub use store::{
-    EngagementKey, EngagementKind, EventScan, LinkCount, FirstEngagement, LinkKey, Page, ProjectionReader,
-    ProjectionWriter, SuppressedEntry,
+    EngagementKey, EngagementKind, EventScan, FirstEngagement, LinkCount, LinkKey, Page,
+    ProjectionReader, ProjectionWriter, SuppressedEntry,
 };
 pub use subscriber::{Execution, Subscriber, Suppression, SuppressionCause, Unsubscription};

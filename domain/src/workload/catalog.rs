@@ -12,11 +12,54 @@ pub(crate) const FIRST: [&str; 48] = [
 
 /// Last names of subscribers (ASCII, no separators).
 pub(crate) const LAST: [&str; 48] = [
-    "Lee", "Patel", "Garcia", "Smith", "Nguyen", "Kim", "Johnson", "Brown", "Martin", "Rossi",
-    "Muller", "Silva", "Khan", "Cohen", "Dubois", "Novak", "Tanaka", "Okafor", "Larsen", "Moreau",
-    "Costa", "Singh", "Walsh", "Fischer", "Haddad", "Ivanova", "Jensen", "Kowalski", "Lopez",
-    "Murphy", "Nakamura", "Oliveira", "Park", "Reyes", "Sato", "Torres", "Usman", "Varga",
-    "Weber", "Xu", "Young", "Zimmerman", "Baker", "Carter", "Diaz", "Evans", "Ford", "Hughes",
+    "Lee",
+    "Patel",
+    "Garcia",
+    "Smith",
+    "Nguyen",
+    "Kim",
+    "Johnson",
+    "Brown",
+    "Martin",
+    "Rossi",
+    "Muller",
+    "Silva",
+    "Khan",
+    "Cohen",
+    "Dubois",
+    "Novak",
+    "Tanaka",
+    "Okafor",
+    "Larsen",
+    "Moreau",
+    "Costa",
+    "Singh",
+    "Walsh",
+    "Fischer",
+    "Haddad",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Lopez",
+    "Murphy",
+    "Nakamura",
+    "Oliveira",
+    "Park",
+    "Reyes",
+    "Sato",
+    "Torres",
+    "Usman",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Young",
+    "Zimmerman",
+    "Baker",
+    "Carter",
+    "Diaz",
+    "Evans",
+    "Ford",
+    "Hughes",
 ];
 
 /// Subscriber domains, lower-case and in a mixed-case spelling.
@@ -106,9 +149,19 @@ pub(crate) const TEMPLATES: [Template; 12] = [
         render_error: "Attribute 'firstName' is not present in the rendering data.",
         links: &[
             link("/", "", "logo", "header"),
-            link("/new-arrivals", "&sort=newest", "new-arrivals", "hero-button"),
+            link(
+                "/new-arrivals",
+                "&sort=newest",
+                "new-arrivals",
+                "hero-button",
+            ),
             link("/account/preferences", "", "preferences", "body"),
-            link("/help/getting-started", "&section=first%20steps", "help", "footer"),
+            link(
+                "/help/getting-started",
+                "&section=first%20steps",
+                "help",
+                "footer",
+            ),
         ],
         weight: 8,
     },
@@ -123,7 +176,12 @@ pub(crate) const TEMPLATES: [Template; 12] = [
         render_error: "Attribute 'firstName' is not present in the rendering data.",
         links: &[
             link("/collections/bestsellers", "", "bestsellers", "hero-button"),
-            link("/guides/size-guide", "&ref=onboarding%2Bday2", "size-guide", "body"),
+            link(
+                "/guides/size-guide",
+                "&ref=onboarding%2Bday2",
+                "size-guide",
+                "body",
+            ),
             link("/app", "&platform=ios%2Candroid", "get-the-app", "body"),
         ],
         weight: 7,
@@ -138,7 +196,12 @@ pub(crate) const TEMPLATES: [Template; 12] = [
         ses_template: "onboarding_day7_v2",
         render_error: "Template 'onboarding_day7_v2' does not exist.",
         links: &[
-            link("/collections/summer", "&q=summer%20sale", "summer-sale", "hero-button"),
+            link(
+                "/collections/summer",
+                "&q=summer%20sale",
+                "summer-sale",
+                "hero-button",
+            ),
             link("/rewards", "", "rewards", "body"),
             link("/refer", "&code=WELCOME%2010", "refer-a-friend", "body"),
             link("/account/preferences", "", "preferences", "footer"),
@@ -157,7 +220,12 @@ pub(crate) const TEMPLATES: [Template; 12] = [
         links: &[
             link("/orders", "&view=latest", "view-order", "hero-button"),
             link("/help/returns", "", "returns", "body"),
-            link("/collections/accessories", "&q=gift%20ideas", "accessories", "body"),
+            link(
+                "/collections/accessories",
+                "&q=gift%20ideas",
+                "accessories",
+                "body",
+            ),
         ],
         weight: 8,
     },
@@ -205,7 +273,12 @@ pub(crate) const TEMPLATES: [Template; 12] = [
         ses_template: "cart_abandoned_2_v5",
         render_error: "Attribute 'discountCode' is not present in the rendering data.",
         links: &[
-            link("/cart", "&restore=1&code=CART10", "restore-cart", "hero-button"),
+            link(
+                "/cart",
+                "&restore=1&code=CART10",
+                "restore-cart",
+                "hero-button",
+            ),
             link("/cart", "&restore=1", "restore-cart-text", "body"),
             link("/help/returns", "", "returns", "body"),
             link("/account/preferences", "", "preferences", "footer"),
@@ -222,8 +295,18 @@ pub(crate) const TEMPLATES: [Template; 12] = [
         ses_template: "winback_miss_you_v2",
         render_error: "Attribute 'firstName' is not present in the rendering data.",
         links: &[
-            link("/collections/new", "&code=BACK15", "shop-new", "hero-button"),
-            link("/collections/sale", "&q=last%20chance&code=BACK15", "sale", "body"),
+            link(
+                "/collections/new",
+                "&code=BACK15",
+                "shop-new",
+                "hero-button",
+            ),
+            link(
+                "/collections/sale",
+                "&q=last%20chance&code=BACK15",
+                "sale",
+                "body",
+            ),
             link("/account/preferences", "", "preferences", "footer"),
         ],
         weight: 5,
@@ -239,7 +322,12 @@ pub(crate) const TEMPLATES: [Template; 12] = [
         render_error: "Template 'winback_last_chance_v2' does not exist.",
         links: &[
             link("/collections/sale", "&code=BACK15", "sale", "hero-button"),
-            link("/collections/bestsellers", "&code=BACK15", "bestsellers", "body"),
+            link(
+                "/collections/bestsellers",
+                "&code=BACK15",
+                "bestsellers",
+                "body",
+            ),
             link("/stores", "&near=me%20now", "stores", "body"),
             link("/account/preferences", "", "preferences", "footer"),
         ],
@@ -257,7 +345,12 @@ pub(crate) const TEMPLATES: [Template; 12] = [
         links: &[
             link("/blog/whats-new", "&issue=24", "whats-new", "hero-button"),
             link("/collections/editors-picks", "", "editors-picks", "body"),
-            link("/collections/sale", "&q=up%20to%2050%25%20off", "sale", "body"),
+            link(
+                "/collections/sale",
+                "&q=up%20to%2050%25%20off",
+                "sale",
+                "body",
+            ),
             link("/events", "&city=S%C3%A3o%20Paulo", "events", "body"),
             link("/account/preferences", "", "preferences", "footer"),
         ],
@@ -273,9 +366,19 @@ pub(crate) const TEMPLATES: [Template; 12] = [
         ses_template: "order_shipped_v3",
         render_error: "Attribute 'trackingNumber' is not present in the rendering data.",
         links: &[
-            link("/orders/tracking", "&note=gift%20wrap", "track-order", "hero-button"),
+            link(
+                "/orders/tracking",
+                "&note=gift%20wrap",
+                "track-order",
+                "hero-button",
+            ),
             link("/orders", "", "view-order", "body"),
-            link("/help/delivery", "&carrier=UPS%20Ground", "delivery-help", "footer"),
+            link(
+                "/help/delivery",
+                "&carrier=UPS%20Ground",
+                "delivery-help",
+                "footer",
+            ),
         ],
         weight: 12,
     },
@@ -289,9 +392,19 @@ pub(crate) const TEMPLATES: [Template; 12] = [
         ses_template: "password_reset_v1",
         render_error: "Attribute 'resetUrl' is not present in the rendering data.",
         links: &[
-            link("/account/reset", "&token=r%2Bk9%3D", "reset-password", "hero-button"),
+            link(
+                "/account/reset",
+                "&token=r%2Bk9%3D",
+                "reset-password",
+                "hero-button",
+            ),
             link("/help/security", "", "security-help", "body"),
-            link("/help/contact", "&topic=account%20access", "contact", "footer"),
+            link(
+                "/help/contact",
+                "&topic=account%20access",
+                "contact",
+                "footer",
+            ),
         ],
         weight: 3,
     },
@@ -489,7 +602,12 @@ pub(crate) const DELAYS: [(&str, &str, &str, u32); 5] = [
         "smtp; 421 4.7.0 [203.0.113.45] Our system has detected an unusual rate of unsolicited mail",
         10,
     ),
-    ("Undetermined", "4.0.0", "smtp; 450 4.0.0 Try again later", 10),
+    (
+        "Undetermined",
+        "4.0.0",
+        "smtp; 450 4.0.0 Try again later",
+        10,
+    ),
 ];
 
 /// App event detail-types.
@@ -503,9 +621,18 @@ pub(crate) const APP_TYPES: [&str; 4] = [
 /// SNS topics: 0/1 the configuration sets' event topics, 2 the identity feedback topic,
 /// 3 a second subscription of the same events (for redelivery through another topic).
 pub(crate) const TOPICS: [(&str, &str); 4] = [
-    ("ses-events-txn-prod", "5f0c9b2e-81d4-4a6e-9c37-e2b14d7a0f65"),
-    ("ses-events-marketing-prod", "c1a4e7d2-3b90-4f5e-8d61-27f0b9a3e4c8"),
-    ("ses-feedback-mail-example-com", "9e2d7b14-6c3a-4f81-a5d0-3b8e1f4c72a9"),
+    (
+        "ses-events-txn-prod",
+        "5f0c9b2e-81d4-4a6e-9c37-e2b14d7a0f65",
+    ),
+    (
+        "ses-events-marketing-prod",
+        "c1a4e7d2-3b90-4f5e-8d61-27f0b9a3e4c8",
+    ),
+    (
+        "ses-feedback-mail-example-com",
+        "9e2d7b14-6c3a-4f81-a5d0-3b8e1f4c72a9",
+    ),
     ("ses-events-archive", "47b1c0e9-d2f3-4a58-9b6e-0c5d8a2f1e37"),
 ];
 

@@ -173,19 +173,15 @@ pub(crate) fn push_escaped(b: &mut String, s: &str) {
                 return false;
             }
             let dst = &mut out[pos..pos + 16];
-            if special == 0 {
-                dst[..8].copy_from_slice(word);
-                pos += 8;
-            } else {
-                let mut p = 0;
-                for &c in word {
-                    let esc = (c == b'"') | (c == b'\\');
-                    dst[p] = if esc { b'\\' } else { c };
-                    dst[p + 1] = c;
-                    p += 1 + usize::from(esc);
-                }
-                pos += p;
+            let mut p = 0;
+            for &c in word {
+                let esc = (c == b'"') | (c == b'\\');
+                dst[p] = if esc { b'\\' } else { c };
+                dst[p + 1] = c;
+                p += 1 + usize::from(esc);
             }
+            pos += p;
+            let _ = special;
         }
         for &c in words.remainder() {
             if c < 0x20 {
@@ -251,8 +247,15 @@ mod tests {
     #[test]
     fn ids_are_shaped_like_aws_ids() {
         let mut b = String::new();
-        push_ses_id(&mut b, 0x018f_d2c4_1a7e, 0x6b3f_29d1_4c8e_4a57_9f21_7d0e_8b5c_3a91);
-        assert_eq!(b, "0100018fd2c41a7e-6b3f29d1-4c8e-4a57-9f21-7d0e8b5c3a91-000000");
+        push_ses_id(
+            &mut b,
+            0x018f_d2c4_1a7e,
+            0x6b3f_29d1_4c8e_4a57_9f21_7d0e_8b5c_3a91,
+        );
+        assert_eq!(
+            b,
+            "0100018fd2c41a7e-6b3f29d1-4c8e-4a57-9f21-7d0e8b5c3a91-000000"
+        );
         let mut s = String::new();
         push_signature(&mut s, &mut Rng::new(1));
         assert_eq!(s.len(), 344);

@@ -43,8 +43,10 @@ use catalog::{
 };
 use model::{AppEv, Broken, Ev, Form, Message, Mode, Pending, SesEv};
 use render::{
-    event_topic, push_app_event, push_eventbridge_ses, push_lambda_close, push_lambda_open,
-    push_lambda_record, push_record, push_sns,
+    event_topic, push_app_event, push_eventbridge_head, push_eventbridge_ses,
+    push_eventbridge_tail, push_lambda_close, push_lambda_open, push_lambda_record,
+    push_lambda_record_head, push_lambda_record_tail, push_record, push_record_escaped, push_sns,
+    push_sns_head, push_sns_tail,
 };
 use rng::Rng;
 use truth::{Accumulator, MALFORMED_KINDS};
@@ -121,8 +123,9 @@ pub struct LineInfo {
 enum Dup {
     /// The same line again.
     Exact { line: String, inputs: u32 },
-    /// The same SES record through the archive topic (new SNS message id and topic).
-    Topic { record: String, ts: i64 },
+    /// The same SES record through the archive topic (new SNS message id and topic); the
+    /// record is kept escaped, as it goes into a `Message` string.
+    Topic { message: String, ts: i64 },
 }
 
 /// The workload generator: an iterator of exactly `cfg.inputs` NDJSON lines (without
@@ -149,8 +152,16 @@ pub struct Generator {
     last: LineInfo,
     acc: Accumulator,
     truth: Truth,
-    rec: String,
     tmp: String,
+}
+
+/// Where the single record of a line sits in it, for redelivery through another topic.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    escaped: bool,
+    arrival: i64,
 }
 
 impl Generator {
@@ -170,11 +181,17 @@ impl Generator {
             / u128::from(RECORDS_PER_MESSAGE_MILLI))
         .max(1);
         let send_gap = (span as u128 / messages) as i64;
-        let app_gap = (span as u128).checked_div(app_lines).map_or(NONE, |g| g as i64);
+        let app_gap = (span as u128)
+            .checked_div(app_lines)
+            .map_or(NONE, |g| g as i64);
         let dup = u64::from(cfg.duplicate_ppm.min(900_000));
         let dup_ppm = (dup * 1_000_000 / (1_000_000 - dup)) as u32;
         let next_send = start_ms + rng.range(0, send_gap.max(1));
-        let next_app = if app_gap == NONE { NONE } else { start_ms + rng.range(0, app_gap.max(1)) };
+        let next_app = if app_gap == NONE {
+            NONE
+        } else {
+            start_ms + rng.range(0, app_gap.max(1))
+        };
         let mut g = Generator {
             acc: Accumulator::new(cfg.start, subscribers),
             blocked_at: vec![NONE; subscribers as usize],
@@ -197,7 +214,6 @@ impl Generator {
             lines: 0,
             last: LineInfo::default(),
             truth: Truth::default(),
-            rec: String::with_capacity(4096),
             tmp: String::with_capacity(4096),
         };
         if g.cfg.inputs == 0 {
@@ -215,6 +231,13 @@ impl Generator {
     /// What the line most recently returned by `next` holds.
     pub fn last_line_info(&self) -> LineInfo {
         self.last
+    }
+
+    /// How many things the generator holds in memory right now: events not yet emitted,
+    /// duplicates waiting to be emitted, and message slots (live or free for reuse). Bounded by
+    /// the traffic of a few simulated days, whatever the number of lines.
+    pub fn backlog(&self) -> usize {
+        self.heap.len() + self.dups.len() + self.msgs.len()
     }
 
     /// The configuration (with `subscribers` as actually used).
@@ -542,7 +565,10 @@ impl Generator {
 
     fn next_is_ses(&mut self) -> bool {
         self.refill();
-        matches!(self.heap.peek(), Some(Reverse(Pending { ev: Ev::Ses(_), .. })))
+        matches!(
+            self.heap.peek(),
+            Some(Reverse(Pending { ev: Ev::Ses(_), .. }))
+        )
     }
 
     // ---- truth ------------------------------------------------------------------------------
@@ -585,23 +611,28 @@ impl Generator {
         }
     }
 
-    fn render(&mut self, e: &SesEv, form: Form) {
-        self.rec.clear();
-        push_record(&mut self.rec, &self.msgs[e.msg as usize], e, form, &Broken::default());
-    }
-
     // ---- emission -----------------------------------------------------------------------------
 
-    fn maybe_dup(&mut self, line: &str, single: Option<i64>, inputs: u32) {
+    fn maybe_dup(&mut self, line: &str, single: Option<Span>, inputs: u32) {
         if !self.rng.ppm(self.dup_ppm) {
             return;
         }
         let due = self.lines + 1 + self.rng.below(300);
         let dup = match single {
-            Some(ts) if self.rng.below(10) < 4 => Dup::Topic {
-                record: self.rec.clone(),
-                ts,
-            },
+            Some(span) if self.rng.below(10) < 4 => {
+                let record = &line[span.start..span.end];
+                let message = if span.escaped {
+                    record.to_owned()
+                } else {
+                    let mut m = String::with_capacity(record.len() * 9 / 8);
+                    json::push_escaped(&mut m, record);
+                    m
+                };
+                Dup::Topic {
+                    message,
+                    ts: span.arrival,
+                }
+            }
             _ => Dup::Exact {
                 line: line.to_owned(),
                 inputs,
@@ -629,55 +660,96 @@ impl Generator {
             e.kind,
             EventType::Delivery | EventType::Bounce | EventType::Complaint
         );
-        if identity_kind && self.rng.ppm(150_000) {
+        let m = &self.msgs[e.msg as usize];
+        let mut span = Span {
+            start: 0,
+            end: 0,
+            escaped: false,
+            arrival: p.arrival,
+        };
+        let form = if identity_kind && self.rng.ppm(150_000) {
             let form = Form::Notification {
                 headers: self.rng.ppm(600_000),
             };
-            self.render(&e, form);
             if self.rng.below(10) < 4 {
-                line.push_str(&self.rec);
+                push_record(line, m, &e, form, &Broken::default());
             } else {
-                push_sns(line, &mut self.rng, TOPIC_FEEDBACK, &self.rec, p.arrival);
+                push_sns_head(line, &mut self.rng, TOPIC_FEEDBACK);
+                span.start = line.len();
+                push_record_escaped(line, m, &e, form);
+                span.end = line.len();
+                span.escaped = true;
+                push_sns_tail(line, &mut self.rng, TOPIC_FEEDBACK, p.arrival);
             }
-            self.accept_ses(&e, form);
-            self.last = accepted(1);
-            self.maybe_dup(line, Some(p.arrival), 1);
-            return;
-        }
-        self.render(&e, Form::Event);
-        let topic = event_topic(&self.msgs[e.msg as usize]);
-        match self.rng.below(90) {
-            0..30 => line.push_str(&self.rec),
-            30..65 => push_sns(line, &mut self.rng, topic, &self.rec, p.arrival),
-            65..85 => {
-                let k = 1 + self.rng.weighted(&[75, 18, 7]) as u32;
-                push_lambda_open(line);
-                push_lambda_record(line, &mut self.rng, topic, &self.rec, p.arrival);
-                self.accept_ses(&e, Form::Event);
-                let mut count = 1;
-                while count < k && self.next_is_ses() {
-                    let q = self.pop();
-                    let Ev::Ses(next) = q.ev else { unreachable!("checked") };
-                    self.render(&next, Form::Event);
-                    line.push(',');
-                    let topic = event_topic(&self.msgs[next.msg as usize]);
-                    push_lambda_record(line, &mut self.rng, topic, &self.rec, q.arrival);
-                    self.accept_ses(&next, Form::Event);
-                    count += 1;
+            form
+        } else {
+            let topic = event_topic(m);
+            match self.rng.below(90) {
+                0..30 => push_record(line, m, &e, Form::Event, &Broken::default()),
+                30..65 => {
+                    push_sns_head(line, &mut self.rng, topic);
+                    span.start = line.len();
+                    push_record_escaped(line, m, &e, Form::Event);
+                    span.end = line.len();
+                    span.escaped = true;
+                    push_sns_tail(line, &mut self.rng, topic, p.arrival);
                 }
-                push_lambda_close(line);
-                self.last = accepted(count);
-                self.maybe_dup(line, (count == 1).then_some(p.arrival), count);
-                return;
+                65..85 => return self.emit_lambda(line, e, p.arrival),
+                _ => {
+                    push_eventbridge_head(line, &mut self.rng, m, e.kind, e.ts);
+                    span.start = line.len();
+                    push_record(line, m, &e, Form::Event, &Broken::default());
+                    span.end = line.len();
+                    push_eventbridge_tail(line);
+                }
             }
-            _ => {
-                let m = &self.msgs[e.msg as usize];
-                push_eventbridge_ses(line, &mut self.rng, m, e.kind, e.ts, &self.rec);
-            }
+            Form::Event
+        };
+        if span.end == 0 {
+            span.end = line.len();
         }
-        self.accept_ses(&e, Form::Event);
+        self.accept_ses(&e, form);
         self.last = accepted(1);
-        self.maybe_dup(line, Some(p.arrival), 1);
+        self.maybe_dup(line, Some(span), 1);
+    }
+
+    /// Appends a Lambda SNS record for `e` (rendered straight into its `Message`).
+    fn lambda_record(&mut self, line: &mut String, e: &SesEv, arrival: i64) -> Span {
+        let m = &self.msgs[e.msg as usize];
+        let topic = event_topic(m);
+        push_lambda_record_head(line, &mut self.rng, topic);
+        let start = line.len();
+        push_record_escaped(line, m, e, Form::Event);
+        let end = line.len();
+        push_lambda_record_tail(line, &mut self.rng, topic, arrival);
+        Span {
+            start,
+            end,
+            escaped: true,
+            arrival,
+        }
+    }
+
+    /// A Lambda SNS event with one to three records, the first being `e`.
+    fn emit_lambda(&mut self, line: &mut String, e: SesEv, arrival: i64) {
+        let k = 1 + self.rng.weighted(&[75, 18, 7]) as u32;
+        push_lambda_open(line);
+        let span = self.lambda_record(line, &e, arrival);
+        self.accept_ses(&e, Form::Event);
+        let mut count = 1;
+        while count < k && self.next_is_ses() {
+            let q = self.pop();
+            let Ev::Ses(next) = q.ev else {
+                unreachable!("checked")
+            };
+            line.push(',');
+            self.lambda_record(line, &next, q.arrival);
+            self.accept_ses(&next, Form::Event);
+            count += 1;
+        }
+        push_lambda_close(line);
+        self.last = accepted(count);
+        self.maybe_dup(line, (count == 1).then_some(span), count);
     }
 
     fn emit_dup(&mut self, dup: Dup) -> String {
@@ -692,14 +764,18 @@ impl Generator {
                 };
                 line
             }
-            Dup::Topic { record, ts } => {
-                let mut line = String::with_capacity(record.len() * 5 / 4 + 1024);
+            Dup::Topic { message, ts } => {
+                let mut line = String::with_capacity(message.len() + 1024);
                 let ts = ts + self.rng.range(0, 2 * SECOND);
                 if self.rng.below(2) == 0 {
-                    push_sns(&mut line, &mut self.rng, TOPIC_ARCHIVE, &record, ts);
+                    push_sns_head(&mut line, &mut self.rng, TOPIC_ARCHIVE);
+                    line.push_str(&message);
+                    push_sns_tail(&mut line, &mut self.rng, TOPIC_ARCHIVE, ts);
                 } else {
                     push_lambda_open(&mut line);
-                    push_lambda_record(&mut line, &mut self.rng, TOPIC_ARCHIVE, &record, ts);
+                    push_lambda_record_head(&mut line, &mut self.rng, TOPIC_ARCHIVE);
+                    line.push_str(&message);
+                    push_lambda_record_tail(&mut line, &mut self.rng, TOPIC_ARCHIVE, ts);
                     push_lambda_close(&mut line);
                 }
                 self.acc.inputs += 1;
@@ -911,7 +987,9 @@ impl Generator {
                 }
                 self.tmp.truncate(cut);
             }
-            _ => self.tmp.push_str("<?xml version=\"1.0\"?><Notification><Type>Bounce</Type></Notification>"),
+            _ => self.tmp.push_str(
+                "<?xml version=\"1.0\"?><Notification><Type>Bounce</Type></Notification>",
+            ),
         }
     }
 
@@ -950,10 +1028,10 @@ impl Generator {
                 self.tmp = tmp;
             } else {
                 let q = goods.next().expect("counted");
-                let Ev::Ses(e) = q.ev else { unreachable!("checked before") };
-                self.render(&e, Form::Event);
-                let topic = event_topic(&self.msgs[e.msg as usize]);
-                push_lambda_record(line, &mut self.rng, topic, &self.rec, q.arrival);
+                let Ev::Ses(e) = q.ev else {
+                    unreachable!("checked before")
+                };
+                self.lambda_record(line, &e, q.arrival);
                 self.accept_ses(&e, Form::Event);
             }
         }
@@ -980,7 +1058,11 @@ fn accepted(n: u32) -> LineInfo {
 /// Permanent bounces never fall on a whole second, complaints always do: a bounce and a
 /// complaint of one subscriber never tie, so the earliest cause is unambiguous.
 fn permanent_ts(ts: i64) -> i64 {
-    if ts.rem_euclid(SECOND) == 0 { ts + 1 } else { ts }
+    if ts.rem_euclid(SECOND) == 0 {
+        ts + 1
+    } else {
+        ts
+    }
 }
 
 impl Iterator for Generator {

@@ -90,7 +90,11 @@ pub(crate) fn push_address(b: &mut String, idx: u32, variant: u8) {
 
 /// Appends the address as a bare `local@domain` (display names dropped, case kept).
 pub(crate) fn push_bare_address(b: &mut String, idx: u32, variant: u8) {
-    let v = if variant == VARIANT_DISPLAY { VARIANT_CANONICAL } else { variant };
+    let v = if variant == VARIANT_DISPLAY {
+        VARIANT_CANONICAL
+    } else {
+        variant
+    };
     push_address(b, idx, v);
 }
 
@@ -105,7 +109,8 @@ pub(crate) fn normalised_address(idx: u32) -> String {
 pub(crate) fn push_customer_id(b: &mut String, idx: u32, salt: u64) {
     const B32: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     b.push_str("cus_01");
-    let mut h = (u128::from(mix(u64::from(idx) ^ salt)) << 64) | u128::from(mix(salt ^ u64::from(idx).rotate_left(17)));
+    let mut h = (u128::from(mix(u64::from(idx) ^ salt)) << 64)
+        | u128::from(mix(salt ^ u64::from(idx).rotate_left(17)));
     for _ in 0..18 {
         b.push(B32[(h & 31) as usize] as char);
         h >>= 5;

@@ -4,7 +4,7 @@ use super::catalog::{
     APP_TYPES, BOUNCES, CLICK_AGENTS, DELAYS, FEEDBACK, OPEN_AGENTS, SEQUENCES, Slot, TOPICS,
 };
 use super::json::{
-    push_escaped, push_hex, push_padded, push_signature, push_ses_id, push_ts, push_ts_secs,
+    push_escaped, push_hex, push_padded, push_ses_id, push_signature, push_ts, push_ts_secs,
     push_u64, push_uuid,
 };
 use super::model::{
@@ -14,12 +14,82 @@ use super::model::{
 use super::rng::Rng;
 use crate::EventType;
 
+/// Escapes `"` and `\\` at compile time: `N` must be at least twice the input length.
+pub(crate) const fn escape_const<const N: usize>(s: &str) -> ([u8; N], usize) {
+    let b = s.as_bytes();
+    let mut out = [0u8; N];
+    let (mut i, mut p) = (0, 0);
+    while i < b.len() {
+        assert!(b[i] >= 0x20, "no control characters in literals");
+        if b[i] == b'"' || b[i] == b'\\' {
+            out[p] = b'\\';
+            p += 1;
+        }
+        out[p] = b[i];
+        p += 1;
+        i += 1;
+    }
+    (out, p)
+}
+
+/// Writes a JSON literal fragment, raw or escaped (both forms built at compile time).
+macro_rules! lit {
+    ($w:expr, $s:expr) => {{
+        const RAW: &str = $s;
+        const ESC: ([u8; 2 * RAW.len()], usize) = escape_const(RAW);
+        const ESCAPED: &str = match std::str::from_utf8(ESC.0.split_at(ESC.1).0) {
+            Ok(s) => s,
+            Err(_) => panic!("escaping keeps UTF-8"),
+        };
+        $w.lit(RAW, ESCAPED)
+    }};
+}
+
+/// Where a record is written: raw (a bare record, an EventBridge `detail`) or escaped once
+/// (the `Message` string of an SNS envelope).
+pub(crate) struct W<'a> {
+    pub b: &'a mut String,
+    pub esc: bool,
+}
+
+impl W<'_> {
+    /// A literal fragment in both spellings.
+    #[inline]
+    fn lit(&mut self, raw: &'static str, escaped: &'static str) {
+        self.b.push_str(if self.esc { escaped } else { raw });
+    }
+
+    /// Dynamic text known to hold no `"`, `\\` or control character.
+    #[inline]
+    fn s(&mut self, s: &str) {
+        debug_assert!(
+            !s.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20),
+            "{s}"
+        );
+        self.b.push_str(s);
+    }
+
+    /// Dynamic text that may need escaping (inside a JSON string).
+    fn text(&mut self, s: &str) {
+        if self.esc {
+            let mut once = String::with_capacity(s.len() + 8);
+            push_escaped(&mut once, s);
+            push_escaped(self.b, &once);
+        } else {
+            push_escaped(self.b, s);
+        }
+    }
+}
+
 const ACCOUNT: &str = "111122223333";
-const SIGNING_CERT: &str =
-    "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem";
+const SIGNING_CERT: &str = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem";
 
 fn config_set(m: &Message) -> &'static str {
-    if m.template().marketing { "marketing-prod" } else { "txn-prod" }
+    if m.template().marketing {
+        "marketing-prod"
+    } else {
+        "txn-prod"
+    }
 }
 
 /// The SNS topic a message's events are published to.
@@ -27,57 +97,57 @@ pub(crate) fn event_topic(m: &Message) -> usize {
     usize::from(m.template().marketing)
 }
 
-fn push_message_id(b: &mut String, m: &Message) {
-    push_ses_id(b, m.mail_ts, m.bits);
+fn push_message_id(w: &mut W, m: &Message) {
+    push_ses_id(w.b, m.mail_ts, m.bits);
 }
 
-fn push_first_name(b: &mut String, m: &Message) {
-    b.push_str(person(m.rcpt[0]).first);
+fn push_first_name(w: &mut W, m: &Message) {
+    w.s(person(m.rcpt[0]).first);
 }
 
-fn push_subject(b: &mut String, m: &Message) {
+fn push_subject(w: &mut W, m: &Message) {
     let (pre, slot, post) = m.template().subject;
-    b.push_str(pre);
+    w.s(pre);
     match slot {
         Slot::None => {}
-        Slot::FirstName => push_first_name(b, m),
-        Slot::OrderNumber => push_u64(b, m.order_number()),
+        Slot::FirstName => push_first_name(w, m),
+        Slot::OrderNumber => push_u64(w.b, m.order_number()),
     }
-    b.push_str(post);
+    w.s(post);
 }
 
-fn push_ip(b: &mut String, r: &mut Rng) {
-    b.push_str(["198.51.100.", "203.0.113.", "192.0.2."][r.below(3) as usize]);
-    push_u64(b, 1 + r.below(254));
+fn push_ip(w: &mut W, r: &mut Rng) {
+    w.s(["198.51.100.", "203.0.113.", "192.0.2."][r.below(3) as usize]);
+    push_u64(w.b, 1 + r.below(254));
 }
 
-fn push_ts_or(b: &mut String, ms: i64, bad: Option<&'static str>) {
+fn push_ts_or(w: &mut W, ms: i64, bad: Option<&'static str>) {
     match bad {
-        Some(text) => b.push_str(text),
-        None => push_ts(b, ms),
+        Some(text) => w.s(text),
+        None => push_ts(w.b, ms),
     }
 }
 
 /// Appends the recipients in `mask` as a JSON array body of bare or full addresses.
-fn push_recipients(b: &mut String, m: &Message, mask: u8, bare: bool, brk: &Broken) {
+fn push_recipients(w: &mut W, m: &Message, mask: u8, bare: bool, brk: &Broken) {
     let mut first = true;
     for slot in 0..usize::from(m.n) {
         if mask & (1 << slot) == 0 {
             continue;
         }
         if !first {
-            b.push(',');
+            w.b.push(',');
         }
         first = false;
-        b.push('"');
+        lit!(w, "\"");
         if let Some(bad) = brk.bad_email {
-            b.push_str(bad);
+            w.s(bad);
         } else if bare {
-            push_bare_address(b, m.rcpt[slot], m.variant[slot]);
+            push_bare_address(w.b, m.rcpt[slot], m.variant[slot]);
         } else {
-            push_address(b, m.rcpt[slot], m.variant[slot]);
+            push_address(w.b, m.rcpt[slot], m.variant[slot]);
         }
-        b.push('"');
+        lit!(w, "\"");
     }
 }
 
@@ -85,328 +155,380 @@ fn all(m: &Message) -> u8 {
     (1u8 << m.n) - 1
 }
 
-fn push_headers(b: &mut String, m: &Message, brk: &Broken) {
+fn push_headers(w: &mut W, m: &Message, brk: &Broken) {
     let t = m.template();
     let from = if t.marketing {
         "Example Shop <news@mail.example.com>"
     } else {
         "Example Shop <notifications@mail.example.com>"
     };
-    b.push_str(",\"headers\":[{\"name\":\"From\",\"value\":\"");
-    b.push_str(from);
-    b.push_str("\"},{\"name\":\"Reply-To\",\"value\":\"support@example.com\"},{\"name\":\"To\",\"value\":\"");
+    lit!(w, ",\"headers\":[{\"name\":\"From\",\"value\":\"");
+    w.s(from);
+    lit!(
+        w,
+        "\"},{\"name\":\"Reply-To\",\"value\":\"support@example.com\"},{\"name\":\"To\",\"value\":\""
+    );
     for slot in 0..usize::from(m.n) {
         if slot > 0 {
-            b.push_str(", ");
+            lit!(w, ", ");
         }
         match brk.bad_email {
-            Some(bad) => b.push_str(bad),
-            None => push_address(b, m.rcpt[slot], m.variant[slot]),
+            Some(bad) => w.s(bad),
+            None => push_address(w.b, m.rcpt[slot], m.variant[slot]),
         }
     }
-    b.push_str("\"},{\"name\":\"Subject\",\"value\":\"");
-    push_subject(b, m);
-    b.push_str("\"},{\"name\":\"MIME-Version\",\"value\":\"1.0\"},{\"name\":\"Content-Type\",\"value\":\"multipart/alternative; boundary=\\\"----=_Part_");
-    push_u64(b, m.seed % 900_000 + 100_000);
-    b.push('_');
-    push_u64(b, (m.seed >> 24) % 2_000_000_000);
-    b.push('.');
-    push_u64(b, m.mail_ts as u64);
-    b.push_str("\\\"\"}");
+    lit!(w, "\"},{\"name\":\"Subject\",\"value\":\"");
+    push_subject(w, m);
+    lit!(
+        w,
+        "\"},{\"name\":\"MIME-Version\",\"value\":\"1.0\"},{\"name\":\"Content-Type\",\"value\":\"multipart/alternative; boundary=\\\"----=_Part_"
+    );
+    push_u64(w.b, m.seed % 900_000 + 100_000);
+    w.b.push('_');
+    push_u64(w.b, (m.seed >> 24) % 2_000_000_000);
+    w.b.push('.');
+    push_u64(w.b, m.mail_ts as u64);
+    lit!(w, "\\\"\"}");
     if t.marketing {
-        b.push_str(",{\"name\":\"List-Unsubscribe\",\"value\":\"<https://shop.example.com/unsubscribe?token=");
-        push_hex(b, u128::from(m.seed), 16);
-        b.push_str(">, <mailto:unsubscribe@mail.example.com?subject=unsubscribe>\"},{\"name\":\"List-Unsubscribe-Post\",\"value\":\"List-Unsubscribe=One-Click\"}");
+        lit!(
+            w,
+            ",{\"name\":\"List-Unsubscribe\",\"value\":\"<https://shop.example.com/unsubscribe?token="
+        );
+        push_hex(w.b, u128::from(m.seed), 16);
+        lit!(
+            w,
+            ">, <mailto:unsubscribe@mail.example.com?subject=unsubscribe>\"},{\"name\":\"List-Unsubscribe-Post\",\"value\":\"List-Unsubscribe=One-Click\"}"
+        );
     }
     if m.mode == Mode::Both {
-        b.push_str(",{\"name\":\"X-Template-Key\",\"value\":\"");
-        b.push_str(t.key);
-        b.push_str("\"},{\"name\":\"X-Sequence-Id\",\"value\":\"");
-        b.push_str(SEQUENCES[t.sequence]);
-        b.push_str("\"}");
+        lit!(w, ",{\"name\":\"X-Template-Key\",\"value\":\"");
+        w.s(t.key);
+        lit!(w, "\"},{\"name\":\"X-Sequence-Id\",\"value\":\"");
+        w.s(SEQUENCES[t.sequence]);
+        lit!(w, "\"}");
     }
-    b.push_str("],\"commonHeaders\":{\"from\":[\"");
-    b.push_str(from);
-    b.push_str("\"],\"replyTo\":[\"support@example.com\"],\"to\":[");
-    push_recipients(b, m, all(m), false, brk);
-    b.push_str("],\"messageId\":\"");
-    push_message_id(b, m);
-    b.push_str("\",\"subject\":\"");
-    push_subject(b, m);
-    b.push_str("\"}");
+    lit!(w, "],\"commonHeaders\":{\"from\":[\"");
+    w.s(from);
+    lit!(w, "\"],\"replyTo\":[\"support@example.com\"],\"to\":[");
+    push_recipients(w, m, all(m), false, brk);
+    lit!(w, "],\"messageId\":\"");
+    push_message_id(w, m);
+    lit!(w, "\",\"subject\":\"");
+    push_subject(w, m);
+    lit!(w, "\"}");
 }
 
-fn push_tags(b: &mut String, m: &Message, kind: EventType) {
+fn push_tags(w: &mut W, m: &Message, kind: EventType) {
     let t = m.template();
     if kind == EventType::RenderingFailure {
-        b.push_str(",\"tags\":{\"ses:configuration-set\":[\"");
-        b.push_str(config_set(m));
-        b.push_str("\"]");
+        lit!(w, ",\"tags\":{\"ses:configuration-set\":[\"");
+        w.s(config_set(m));
+        lit!(w, "\"]");
     } else {
-        b.push_str(",\"tags\":{\"ses:source-tls-version\":[\"TLSv1.3\"],\"ses:operation\":[\"");
-        b.push_str(if t.marketing { "SendBulkTemplatedEmail" } else { "SendEmail" });
-        b.push_str("\"],\"ses:configuration-set\":[\"");
-        b.push_str(config_set(m));
-        b.push_str("\"],\"ses:source-ip\":[\"198.51.100.23\"],\"ses:from-domain\":[\"mail.example.com\"],\"ses:caller-identity\":[\"app-mailer-role\"]");
+        lit!(
+            w,
+            ",\"tags\":{\"ses:source-tls-version\":[\"TLSv1.3\"],\"ses:operation\":[\""
+        );
+        w.s(if t.marketing {
+            "SendBulkTemplatedEmail"
+        } else {
+            "SendEmail"
+        });
+        lit!(w, "\"],\"ses:configuration-set\":[\"");
+        w.s(config_set(m));
+        lit!(
+            w,
+            "\"],\"ses:source-ip\":[\"198.51.100.23\"],\"ses:from-domain\":[\"mail.example.com\"],\"ses:caller-identity\":[\"app-mailer-role\"]"
+        );
     }
     if m.mode != Mode::Neither {
-        b.push_str(",\"templateKey\":[\"");
-        b.push_str(t.tag);
-        b.push_str("\"],\"sequenceId\":[\"");
-        b.push_str(SEQUENCES[t.sequence]);
-        b.push_str("\"]");
+        lit!(w, ",\"templateKey\":[\"");
+        w.s(t.tag);
+        lit!(w, "\"],\"sequenceId\":[\"");
+        w.s(SEQUENCES[t.sequence]);
+        lit!(w, "\"]");
     }
     let attempted = !matches!(
         kind,
         EventType::Send | EventType::Reject | EventType::RenderingFailure
     );
     if attempted {
-        b.push_str(",\"ses:outgoing-ip\":[\"203.0.113.");
-        push_u64(b, 40 + m.seed % 16);
-        b.push_str("\"],\"ses:outgoing-tls-version\":[\"TLSv1.3\"]");
+        lit!(w, ",\"ses:outgoing-ip\":[\"203.0.113.");
+        push_u64(w.b, 40 + m.seed % 16);
+        lit!(w, "\"],\"ses:outgoing-tls-version\":[\"TLSv1.3\"]");
     }
-    b.push('}');
+    w.b.push('}');
 }
 
-fn push_mail(b: &mut String, m: &Message, kind: EventType, form: Form, brk: &Broken) {
+fn push_mail(w: &mut W, m: &Message, kind: EventType, form: Form, brk: &Broken) {
     let mail_ts_is_event_time = matches!(
         kind,
         EventType::Send | EventType::Reject | EventType::RenderingFailure
     );
-    b.push_str("\"mail\":{\"timestamp\":\"");
-    push_ts_or(b, m.mail_ts, if mail_ts_is_event_time { brk.bad_ts } else { None });
-    b.push_str("\",\"source\":\"");
-    b.push_str(if m.template().marketing {
+    lit!(w, "\"mail\":{\"timestamp\":\"");
+    push_ts_or(
+        w,
+        m.mail_ts,
+        if mail_ts_is_event_time {
+            brk.bad_ts
+        } else {
+            None
+        },
+    );
+    lit!(w, "\",\"source\":\"");
+    w.s(if m.template().marketing {
         "news@mail.example.com"
     } else {
         "notifications@mail.example.com"
     });
-    b.push_str("\",\"sourceArn\":\"arn:aws:ses:us-east-1:111122223333:identity/mail.example.com\",");
+    lit!(
+        w,
+        "\",\"sourceArn\":\"arn:aws:ses:us-east-1:111122223333:identity/mail.example.com\","
+    );
     if let Form::Notification { .. } = form {
-        b.push_str("\"sourceIp\":\"198.51.100.23\",\"callerIdentity\":\"app-mailer-role\",");
+        lit!(
+            w,
+            "\"sourceIp\":\"198.51.100.23\",\"callerIdentity\":\"app-mailer-role\","
+        );
     }
-    b.push_str("\"sendingAccountId\":\"111122223333\",");
+    lit!(w, "\"sendingAccountId\":\"111122223333\",");
     if !brk.drop_message_id {
-        b.push_str("\"messageId\":\"");
-        push_message_id(b, m);
-        b.push_str("\",");
+        lit!(w, "\"messageId\":\"");
+        push_message_id(w, m);
+        lit!(w, "\",");
     }
-    b.push_str("\"destination\":[");
-    push_recipients(b, m, all(m), false, brk);
-    b.push(']');
+    lit!(w, "\"destination\":[");
+    push_recipients(w, m, all(m), false, brk);
+    w.b.push(']');
     let headers = match form {
         Form::Event => kind != EventType::RenderingFailure,
         Form::Notification { headers } => headers,
     };
     if headers || form == Form::Event {
-        b.push_str(",\"headersTruncated\":false");
+        lit!(w, ",\"headersTruncated\":false");
     }
     if headers {
-        push_headers(b, m, brk);
+        push_headers(w, m, brk);
     }
     if form == Form::Event {
-        push_tags(b, m, kind);
+        push_tags(w, m, kind);
     }
-    b.push('}');
+    w.b.push('}');
 }
 
-fn push_delivery(b: &mut String, m: &Message, e: &SesEv, r: &mut Rng, brk: &Broken, notif: bool) {
-    b.push_str("\"delivery\":{\"timestamp\":\"");
-    push_ts_or(b, e.ts, brk.bad_ts);
-    b.push_str("\",\"processingTimeMillis\":");
-    push_u64(b, (e.ts - m.mail_ts).max(0) as u64);
-    b.push_str(",\"recipients\":[");
-    push_recipients(b, m, e.rmask, true, brk);
-    b.push_str("],\"smtpResponse\":\"");
+fn push_delivery(w: &mut W, m: &Message, e: &SesEv, r: &mut Rng, brk: &Broken, notif: bool) {
+    lit!(w, "\"delivery\":{\"timestamp\":\"");
+    push_ts_or(w, e.ts, brk.bad_ts);
+    lit!(w, "\",\"processingTimeMillis\":");
+    push_u64(w.b, (e.ts - m.mail_ts).max(0) as u64);
+    lit!(w, ",\"recipients\":[");
+    push_recipients(w, m, e.rmask, true, brk);
+    lit!(w, "],\"smtpResponse\":\"");
     match person(m.rcpt[e.rmask.trailing_zeros() as usize]).domain {
         0 => {
-            b.push_str("250 2.0.0 OK  ");
-            push_u64(b, (e.ts / 1000) as u64);
-            b.push_str(" d75a77b69052e-");
-            push_hex(b, u128::from(r.next_u64()), 12);
-            b.push_str("si.");
-            push_u64(b, r.below(1000));
-            b.push_str(" - gsmtp");
+            lit!(w, "250 2.0.0 OK  ");
+            push_u64(w.b, (e.ts / 1000) as u64);
+            lit!(w, " d75a77b69052e-");
+            push_hex(w.b, u128::from(r.next_u64()), 12);
+            lit!(w, "si.");
+            push_u64(w.b, r.below(1000));
+            lit!(w, " - gsmtp");
         }
         1 => {
-            b.push_str("250 2.0.0 Ok: queued as 4Vt");
-            push_hex(b, u128::from(r.next_u64()), 11);
+            lit!(w, "250 2.0.0 Ok: queued as 4Vt");
+            push_hex(w.b, u128::from(r.next_u64()), 11);
         }
-        _ => b.push_str("250 ok dirdel"),
+        _ => lit!(w, "250 ok dirdel"),
     }
-    b.push_str("\",\"remoteMtaIp\":\"");
-    push_ip(b, r);
-    b.push_str("\",\"reportingMTA\":\"a");
-    push_u64(b, 8 + m.seed % 90);
-    b.push('-');
-    push_u64(b, 10 + (m.seed >> 8) % 200);
-    b.push_str(".smtp-out.amazonses.com\"}");
+    lit!(w, "\",\"remoteMtaIp\":\"");
+    push_ip(w, r);
+    lit!(w, "\",\"reportingMTA\":\"a");
+    push_u64(w.b, 8 + m.seed % 90);
+    w.b.push('-');
+    push_u64(w.b, 10 + (m.seed >> 8) % 200);
+    lit!(w, ".smtp-out.amazonses.com\"}");
     let _ = notif;
 }
 
-fn push_bounce(b: &mut String, m: &Message, e: &SesEv, r: &mut Rng, brk: &Broken, notif: bool) {
+fn push_bounce(w: &mut W, m: &Message, e: &SesEv, r: &mut Rng, brk: &Broken, notif: bool) {
     let k = &BOUNCES[usize::from(e.p)];
-    b.push_str("\"bounce\":{\"feedbackId\":\"");
-    push_ses_id(b, e.ts, (u128::from(r.next_u64()) << 64) | u128::from(r.next_u64()));
-    b.push_str("\",\"bounceType\":\"");
-    b.push_str(k.bounce_type);
-    b.push_str("\",\"bounceSubType\":\"");
-    b.push_str(k.sub_type);
-    b.push_str("\",\"bouncedRecipients\":[");
+    lit!(w, "\"bounce\":{\"feedbackId\":\"");
+    push_ses_id(
+        w.b,
+        e.ts,
+        (u128::from(r.next_u64()) << 64) | u128::from(r.next_u64()),
+    );
+    lit!(w, "\",\"bounceType\":\"");
+    w.s(k.bounce_type);
+    lit!(w, "\",\"bounceSubType\":\"");
+    w.s(k.sub_type);
+    lit!(w, "\",\"bouncedRecipients\":[");
     let mut first = true;
     for slot in 0..usize::from(m.n) {
         if e.rmask & (1 << slot) == 0 {
             continue;
         }
         if !first {
-            b.push(',');
+            w.b.push(',');
         }
         first = false;
-        b.push_str("{\"emailAddress\":\"");
+        lit!(w, "{\"emailAddress\":\"");
         match brk.bad_email {
-            Some(bad) => b.push_str(bad),
-            None => push_bare_address(b, m.rcpt[slot], m.variant[slot]),
+            Some(bad) => w.s(bad),
+            None => push_bare_address(w.b, m.rcpt[slot], m.variant[slot]),
         }
-        b.push('"');
+        lit!(w, "\"");
         if !k.action.is_empty() {
-            b.push_str(",\"action\":\"");
-            b.push_str(k.action);
-            b.push_str("\",\"status\":\"");
-            b.push_str(k.status);
-            b.push_str("\",\"diagnosticCode\":\"");
-            push_escaped(b, k.diagnostic);
-            b.push('"');
+            lit!(w, ",\"action\":\"");
+            w.s(k.action);
+            lit!(w, "\",\"status\":\"");
+            w.s(k.status);
+            lit!(w, "\",\"diagnosticCode\":\"");
+            w.text(k.diagnostic);
+            lit!(w, "\"");
         }
-        b.push('}');
+        w.b.push('}');
     }
-    b.push_str("],\"timestamp\":\"");
-    push_ts_or(b, e.ts, brk.bad_ts);
-    b.push('"');
+    lit!(w, "],\"timestamp\":\"");
+    push_ts_or(w, e.ts, brk.bad_ts);
+    lit!(w, "\"");
     if notif && k.reporting_mta {
-        b.push_str(",\"remoteMtaIp\":\"");
-        push_ip(b, r);
-        b.push('"');
+        lit!(w, ",\"remoteMtaIp\":\"");
+        push_ip(w, r);
+        lit!(w, "\"");
     }
     if k.reporting_mta {
-        b.push_str(",\"reportingMTA\":\"dsn; a");
-        push_u64(b, 8 + m.seed % 90);
-        b.push('-');
-        push_u64(b, 10 + (m.seed >> 8) % 200);
-        b.push_str(".smtp-out.amazonses.com\"");
+        lit!(w, ",\"reportingMTA\":\"dsn; a");
+        push_u64(w.b, 8 + m.seed % 90);
+        w.b.push('-');
+        push_u64(w.b, 10 + (m.seed >> 8) % 200);
+        lit!(w, ".smtp-out.amazonses.com\"");
     }
-    b.push('}');
+    w.b.push('}');
 }
 
-fn push_complaint(b: &mut String, m: &Message, e: &SesEv, r: &mut Rng, brk: &Broken) {
-    b.push_str("\"complaint\":{\"feedbackId\":\"");
-    push_ses_id(b, e.ts, (u128::from(r.next_u64()) << 64) | u128::from(r.next_u64()));
-    b.push_str("\",\"complaintSubType\":null,\"complainedRecipients\":[");
+fn push_complaint(w: &mut W, m: &Message, e: &SesEv, r: &mut Rng, brk: &Broken) {
+    lit!(w, "\"complaint\":{\"feedbackId\":\"");
+    push_ses_id(
+        w.b,
+        e.ts,
+        (u128::from(r.next_u64()) << 64) | u128::from(r.next_u64()),
+    );
+    lit!(w, "\",\"complaintSubType\":null,\"complainedRecipients\":[");
     let slot = e.rmask.trailing_zeros() as usize;
-    b.push_str("{\"emailAddress\":\"");
+    lit!(w, "{\"emailAddress\":\"");
     match brk.bad_email {
-        Some(bad) => b.push_str(bad),
-        None => push_bare_address(b, m.rcpt[slot], m.variant[slot]),
+        Some(bad) => w.s(bad),
+        None => push_bare_address(w.b, m.rcpt[slot], m.variant[slot]),
     }
-    b.push_str("\"}],\"timestamp\":\"");
-    push_ts_or(b, e.ts, brk.bad_ts);
-    b.push_str("\",\"userAgent\":\"");
-    b.push_str(match person(m.rcpt[slot]).domain {
+    lit!(w, "\"}],\"timestamp\":\"");
+    push_ts_or(w, e.ts, brk.bad_ts);
+    lit!(w, "\",\"userAgent\":\"");
+    w.s(match person(m.rcpt[slot]).domain {
         0 => "ExampleCom-FBL/1.0",
         1 => "ExampleNet-FBL/2.4",
         _ => "Yahoo!-Mail-Feedback/2.0",
     });
-    b.push('"');
+    lit!(w, "\"");
     let feedback = FEEDBACK[usize::from(e.p)].0;
     if !feedback.is_empty() {
-        b.push_str(",\"complaintFeedbackType\":\"");
-        b.push_str(feedback);
-        b.push('"');
+        lit!(w, ",\"complaintFeedbackType\":\"");
+        w.s(feedback);
+        lit!(w, "\"");
     }
-    b.push_str(",\"arrivalDate\":\"");
-    push_ts(b, e.ts - 1000 * r.range(1, 120));
-    b.push_str("\"}");
+    lit!(w, ",\"arrivalDate\":\"");
+    push_ts(w.b, e.ts - 1000 * r.range(1, 120));
+    lit!(w, "\"}");
 }
 
-fn push_open(b: &mut String, e: &SesEv, r: &mut Rng, brk: &Broken) {
+fn push_open(w: &mut W, e: &SesEv, r: &mut Rng, brk: &Broken) {
     let weights: [u32; 6] = OPEN_AGENTS.map(|(_, w)| w);
-    b.push_str("\"open\":{\"timestamp\":\"");
-    push_ts_or(b, e.ts, brk.bad_ts);
-    b.push_str("\",\"userAgent\":\"");
-    b.push_str(OPEN_AGENTS[r.weighted(&weights)].0);
-    b.push_str("\",\"ipAddress\":\"");
-    push_ip(b, r);
-    b.push_str("\"}");
+    lit!(w, "\"open\":{\"timestamp\":\"");
+    push_ts_or(w, e.ts, brk.bad_ts);
+    lit!(w, "\",\"userAgent\":\"");
+    w.s(OPEN_AGENTS[r.weighted(&weights)].0);
+    lit!(w, "\",\"ipAddress\":\"");
+    push_ip(w, r);
+    lit!(w, "\"}");
 }
 
 /// Appends the `link` of a click: the template's link `idx` with its percent-encoded query.
-pub(crate) fn push_link(b: &mut String, m: &Message, idx: u8) {
+pub(crate) fn push_link(w: &mut W, m: &Message, idx: u8) {
     let t = m.template();
     let l = &t.links[usize::from(idx)];
-    b.push_str("https://shop.example.com");
-    b.push_str(l.path);
-    b.push_str("?utm_source=ses&utm_medium=email&utm_campaign=");
-    b.push_str(t.campaign);
-    b.push_str(l.extra_query);
+    lit!(w, "https://shop.example.com");
+    w.s(l.path);
+    lit!(w, "?utm_source=ses&utm_medium=email&utm_campaign=");
+    w.s(t.campaign);
+    w.s(l.extra_query);
 }
 
-fn push_click(b: &mut String, m: &Message, e: &SesEv, r: &mut Rng, brk: &Broken) {
+fn push_click(w: &mut W, m: &Message, e: &SesEv, r: &mut Rng, brk: &Broken) {
     let weights: [u32; 5] = CLICK_AGENTS.map(|(_, w)| w);
     let l = &m.template().links[usize::from(e.p)];
-    b.push_str("\"click\":{\"timestamp\":\"");
-    push_ts_or(b, e.ts, brk.bad_ts);
-    b.push_str("\",\"ipAddress\":\"");
-    push_ip(b, r);
-    b.push_str("\",\"userAgent\":\"");
-    b.push_str(CLICK_AGENTS[r.weighted(&weights)].0);
-    b.push_str("\",\"link\":\"");
-    push_link(b, m, e.p);
-    b.push_str("\",\"linkTags\":{\"linkName\":[\"");
-    b.push_str(l.name);
-    b.push_str("\"],\"placement\":[\"");
-    b.push_str(l.placement);
-    b.push_str("\"]}}");
+    lit!(w, "\"click\":{\"timestamp\":\"");
+    push_ts_or(w, e.ts, brk.bad_ts);
+    lit!(w, "\",\"ipAddress\":\"");
+    push_ip(w, r);
+    lit!(w, "\",\"userAgent\":\"");
+    w.s(CLICK_AGENTS[r.weighted(&weights)].0);
+    lit!(w, "\",\"link\":\"");
+    push_link(w, m, e.p);
+    lit!(w, "\",\"linkTags\":{\"linkName\":[\"");
+    w.s(l.name);
+    lit!(w, "\"],\"placement\":[\"");
+    w.s(l.placement);
+    lit!(w, "\"]}}");
 }
 
-fn push_delay(b: &mut String, m: &Message, e: &SesEv, brk: &Broken) {
+fn push_delay(w: &mut W, m: &Message, e: &SesEv, brk: &Broken) {
     let (delay_type, status, diagnostic, _) = DELAYS[usize::from(e.p)];
-    b.push_str("\"deliveryDelay\":{\"timestamp\":\"");
-    push_ts_or(b, e.ts, brk.bad_ts);
-    b.push_str("\",\"delayType\":\"");
-    b.push_str(delay_type);
-    b.push_str("\",\"expirationTime\":\"");
-    push_ts(b, m.mail_ts + 14 * 3_600_000 - m.mail_ts % 1000);
-    b.push_str("\",\"reportingMTA\":\"203.0.113.");
-    push_u64(b, 40 + m.seed % 16);
-    b.push_str("\",\"delayedRecipients\":[");
+    lit!(w, "\"deliveryDelay\":{\"timestamp\":\"");
+    push_ts_or(w, e.ts, brk.bad_ts);
+    lit!(w, "\",\"delayType\":\"");
+    w.s(delay_type);
+    lit!(w, "\",\"expirationTime\":\"");
+    push_ts(w.b, m.mail_ts + 14 * 3_600_000 - m.mail_ts % 1000);
+    lit!(w, "\",\"reportingMTA\":\"203.0.113.");
+    push_u64(w.b, 40 + m.seed % 16);
+    lit!(w, "\",\"delayedRecipients\":[");
     let mut first = true;
     for slot in 0..usize::from(m.n) {
         if e.rmask & (1 << slot) == 0 {
             continue;
         }
         if !first {
-            b.push(',');
+            w.b.push(',');
         }
         first = false;
-        b.push_str("{\"emailAddress\":\"");
+        lit!(w, "{\"emailAddress\":\"");
         match brk.bad_email {
-            Some(bad) => b.push_str(bad),
-            None => push_bare_address(b, m.rcpt[slot], m.variant[slot]),
+            Some(bad) => w.s(bad),
+            None => push_bare_address(w.b, m.rcpt[slot], m.variant[slot]),
         }
-        b.push_str("\",\"status\":\"");
-        b.push_str(status);
-        b.push_str("\",\"diagnosticCode\":\"");
-        b.push_str(diagnostic);
-        b.push_str("\"}");
+        lit!(w, "\",\"status\":\"");
+        w.s(status);
+        lit!(w, "\",\"diagnosticCode\":\"");
+        w.s(diagnostic);
+        lit!(w, "\"}");
     }
-    b.push_str("]}");
+    lit!(w, "]}");
 }
 
-fn push_subscription(b: &mut String, e: &SesEv, r: &mut Rng, brk: &Broken) {
-    b.push_str("\"subscription\":{\"contactList\":\"example-shop-customers\",\"timestamp\":\"");
-    push_ts_or(b, e.ts, brk.bad_ts);
-    b.push_str("\",\"source\":\"");
-    b.push_str(if r.below(3) == 0 { "UnsubscribeLink" } else { "UnsubscribeHeader" });
-    b.push_str(
+fn push_subscription(w: &mut W, e: &SesEv, r: &mut Rng, brk: &Broken) {
+    lit!(
+        w,
+        "\"subscription\":{\"contactList\":\"example-shop-customers\",\"timestamp\":\""
+    );
+    push_ts_or(w, e.ts, brk.bad_ts);
+    lit!(w, "\",\"source\":\"");
+    w.s(if r.below(3) == 0 {
+        "UnsubscribeLink"
+    } else {
+        "UnsubscribeHeader"
+    });
+    lit!(
+        w,
         "\",\"newTopicPreferences\":{\"unsubscribeAll\":true,\"topicSubscriptionStatus\":[\
 {\"topicName\":\"weekly-digest\",\"subscriptionStatus\":\"OptOut\"},\
 {\"topicName\":\"order-updates\",\"subscriptionStatus\":\"OptOut\"}]},\
@@ -415,45 +537,58 @@ fn push_subscription(b: &mut String, e: &SesEv, r: &mut Rng, brk: &Broken) {
 {\"topicName\":\"order-updates\",\"subscriptionStatus\":\"OptIn\"}],\
 \"topicDefaultSubscriptionStatus\":[\
 {\"topicName\":\"weekly-digest\",\"subscriptionStatus\":\"OptIn\"},\
-{\"topicName\":\"order-updates\",\"subscriptionStatus\":\"OptIn\"}]}}",
+{\"topicName\":\"order-updates\",\"subscriptionStatus\":\"OptIn\"}]}}"
     );
 }
 
 /// Appends one SES record (compact JSON) for event `e` of message `m`.
 pub(crate) fn push_record(b: &mut String, m: &Message, e: &SesEv, form: Form, brk: &Broken) {
+    write_record(&mut W { b, esc: false }, m, e, form, brk);
+}
+
+/// Appends one SES record as the contents of a JSON string (an SNS `Message`).
+pub(crate) fn push_record_escaped(b: &mut String, m: &Message, e: &SesEv, form: Form) {
+    write_record(&mut W { b, esc: true }, m, e, form, &Broken::default());
+}
+
+fn write_record(w: &mut W, m: &Message, e: &SesEv, form: Form, brk: &Broken) {
     let mut r = Rng::new(e.rnd);
     let notif = matches!(form, Form::Notification { .. });
-    b.push_str(if notif { "{\"notificationType\":\"" } else { "{\"eventType\":\"" });
-    b.push_str(e.kind.ses_name());
-    b.push_str("\",");
+    if notif {
+        lit!(w, "{\"notificationType\":\"");
+    } else {
+        lit!(w, "{\"eventType\":\"");
+    }
+    w.s(e.kind.ses_name());
+    lit!(w, "\",");
     if e.kind == EventType::Bounce {
-        push_bounce(b, m, e, &mut r, brk, notif);
-        b.push(',');
-        push_mail(b, m, e.kind, form, brk);
-        b.push('}');
+        push_bounce(w, m, e, &mut r, brk, notif);
+        w.b.push(',');
+        push_mail(w, m, e.kind, form, brk);
+        w.b.push('}');
         return;
     }
-    push_mail(b, m, e.kind, form, brk);
-    b.push(',');
+    push_mail(w, m, e.kind, form, brk);
+    w.b.push(',');
     match e.kind {
-        EventType::Send => b.push_str("\"send\":{}"),
-        EventType::Delivery => push_delivery(b, m, e, &mut r, brk, notif),
-        EventType::Open => push_open(b, e, &mut r, brk),
-        EventType::Click => push_click(b, m, e, &mut r, brk),
-        EventType::Complaint => push_complaint(b, m, e, &mut r, brk),
-        EventType::Reject => b.push_str("\"reject\":{\"reason\":\"Bad content\"}"),
+        EventType::Send => lit!(w, "\"send\":{}"),
+        EventType::Delivery => push_delivery(w, m, e, &mut r, brk, notif),
+        EventType::Open => push_open(w, e, &mut r, brk),
+        EventType::Click => push_click(w, m, e, &mut r, brk),
+        EventType::Complaint => push_complaint(w, m, e, &mut r, brk),
+        EventType::Reject => lit!(w, "\"reject\":{\"reason\":\"Bad content\"}"),
         EventType::RenderingFailure => {
-            b.push_str("\"failure\":{\"errorMessage\":\"");
-            b.push_str(m.template().render_error);
-            b.push_str("\",\"templateName\":\"");
-            b.push_str(m.template().ses_template);
-            b.push_str("\"}");
+            lit!(w, "\"failure\":{\"errorMessage\":\"");
+            w.s(m.template().render_error);
+            lit!(w, "\",\"templateName\":\"");
+            w.s(m.template().ses_template);
+            lit!(w, "\"}");
         }
-        EventType::DeliveryDelay => push_delay(b, m, e, brk),
-        EventType::Subscription => push_subscription(b, e, &mut r, brk),
+        EventType::DeliveryDelay => push_delay(w, m, e, brk),
+        EventType::Subscription => push_subscription(w, e, &mut r, brk),
         EventType::Bounce => unreachable!("handled above"),
     }
-    b.push('}');
+    w.b.push('}');
 }
 
 /// The EventBridge `detail-type` SES uses for each event type.
@@ -472,14 +607,14 @@ fn ses_detail_type(kind: EventType) -> &'static str {
     }
 }
 
-/// Appends an EventBridge event from `aws.ses` whose `detail` is `record`.
-pub(crate) fn push_eventbridge_ses(
+/// Appends an EventBridge event from `aws.ses` up to its `detail`; the raw record follows,
+/// then [`push_eventbridge_tail`].
+pub(crate) fn push_eventbridge_head(
     b: &mut String,
     rng: &mut Rng,
     m: &Message,
     kind: EventType,
     event_ts: i64,
-    record: &str,
 ) {
     b.push_str("{\"version\":\"0\",\"id\":\"");
     push_uuid(b, rng);
@@ -492,8 +627,25 @@ pub(crate) fn push_eventbridge_ses(
     b.push_str("\",\"region\":\"us-east-1\",\"resources\":[\"arn:aws:ses:us-east-1:111122223333:configuration-set/");
     b.push_str(config_set(m));
     b.push_str("\"],\"detail\":");
-    b.push_str(record);
+}
+
+/// Closes an EventBridge event opened by [`push_eventbridge_head`].
+pub(crate) fn push_eventbridge_tail(b: &mut String) {
     b.push('}');
+}
+
+/// Appends an EventBridge event from `aws.ses` whose `detail` is the raw `record`.
+pub(crate) fn push_eventbridge_ses(
+    b: &mut String,
+    rng: &mut Rng,
+    m: &Message,
+    kind: EventType,
+    event_ts: i64,
+    record: &str,
+) {
+    push_eventbridge_head(b, rng, m, kind, event_ts);
+    b.push_str(record);
+    push_eventbridge_tail(b);
 }
 
 fn push_topic_arn(b: &mut String, topic: usize) {
@@ -508,14 +660,18 @@ fn push_unsubscribe_url(b: &mut String, topic: usize) {
     b.push_str(TOPICS[topic].1);
 }
 
-/// Appends an SNS HTTP notification body whose `Message` is `message` (as a JSON string).
-pub(crate) fn push_sns(b: &mut String, rng: &mut Rng, topic: usize, message: &str, ts: i64) {
+/// Appends an SNS HTTP notification body up to the inside of its `Message` string; the
+/// escaped message follows, then [`push_sns_tail`].
+pub(crate) fn push_sns_head(b: &mut String, rng: &mut Rng, topic: usize) {
     b.push_str("{\"Type\":\"Notification\",\"MessageId\":\"");
     push_uuid(b, rng);
     b.push_str("\",\"TopicArn\":\"");
     push_topic_arn(b, topic);
     b.push_str("\",\"Message\":\"");
-    push_escaped(b, message);
+}
+
+/// Closes an SNS notification opened by [`push_sns_head`]; `ts` is the publish time.
+pub(crate) fn push_sns_tail(b: &mut String, rng: &mut Rng, topic: usize, ts: i64) {
     b.push_str("\",\"Timestamp\":\"");
     push_ts(b, ts);
     b.push_str("\",\"SignatureVersion\":\"1\",\"Signature\":\"");
@@ -527,13 +683,21 @@ pub(crate) fn push_sns(b: &mut String, rng: &mut Rng, topic: usize, message: &st
     b.push_str("\"}");
 }
 
+/// Appends an SNS HTTP notification whose `Message` is `message` (raw text, escaped here).
+pub(crate) fn push_sns(b: &mut String, rng: &mut Rng, topic: usize, message: &str, ts: i64) {
+    push_sns_head(b, rng, topic);
+    push_escaped(b, message);
+    push_sns_tail(b, rng, topic, ts);
+}
+
 /// Appends the opening of a Lambda SNS event, up to the first record.
 pub(crate) fn push_lambda_open(b: &mut String) {
     b.push_str("{\"Records\":[");
 }
 
-/// Appends one Lambda SNS record whose `Message` is `message`.
-pub(crate) fn push_lambda_record(b: &mut String, rng: &mut Rng, topic: usize, message: &str, ts: i64) {
+/// Appends a Lambda SNS record up to the inside of its `Message` string; the escaped message
+/// follows, then [`push_lambda_record_tail`].
+pub(crate) fn push_lambda_record_head(b: &mut String, rng: &mut Rng, topic: usize) {
     b.push_str("{\"EventSource\":\"aws:sns\",\"EventVersion\":\"1.0\",\"EventSubscriptionArn\":\"");
     push_topic_arn(b, topic);
     b.push(':');
@@ -543,7 +707,10 @@ pub(crate) fn push_lambda_record(b: &mut String, rng: &mut Rng, topic: usize, me
     b.push_str("\",\"TopicArn\":\"");
     push_topic_arn(b, topic);
     b.push_str("\",\"Subject\":null,\"Message\":\"");
-    push_escaped(b, message);
+}
+
+/// Closes a Lambda SNS record opened by [`push_lambda_record_head`].
+pub(crate) fn push_lambda_record_tail(b: &mut String, rng: &mut Rng, topic: usize, ts: i64) {
     b.push_str("\",\"Timestamp\":\"");
     push_ts(b, ts);
     b.push_str("\",\"SignatureVersion\":\"1\",\"Signature\":\"");
@@ -553,6 +720,19 @@ pub(crate) fn push_lambda_record(b: &mut String, rng: &mut Rng, topic: usize, me
     b.push_str("\",\"UnsubscribeUrl\":\"");
     push_unsubscribe_url(b, topic);
     b.push_str("\",\"MessageAttributes\":{}}}");
+}
+
+/// Appends one Lambda SNS record whose `Message` is `message` (raw text, escaped here).
+pub(crate) fn push_lambda_record(
+    b: &mut String,
+    rng: &mut Rng,
+    topic: usize,
+    message: &str,
+    ts: i64,
+) {
+    push_lambda_record_head(b, rng, topic);
+    push_escaped(b, message);
+    push_lambda_record_tail(b, rng, topic, ts);
 }
 
 /// Appends the closing of a Lambda SNS event.
@@ -568,12 +748,7 @@ fn push_money(b: &mut String, cents: u64) {
 
 /// Appends an application event (EventBridge, source `com.example.shop`). `bad_time` replaces
 /// the `time` (malformed inputs only).
-pub(crate) fn push_app_event(
-    b: &mut String,
-    a: &AppEv,
-    salt: u64,
-    bad_time: Option<&'static str>,
-) {
+pub(crate) fn push_app_event(b: &mut String, a: &AppEv, salt: u64, bad_time: Option<&'static str>) {
     let mut r = Rng::new(a.rnd);
     let p = person(a.sub);
     b.push_str("{\"version\":\"0\",\"id\":\"");

@@ -129,12 +129,18 @@ impl Truth {
 
     /// Distinct (message, recipient) pairs with at least one open.
     pub fn unique_opens(&self) -> u64 {
-        self.by_day(&Scope::All).values().map(|s| s.unique_opens).sum()
+        self.by_day(&Scope::All)
+            .values()
+            .map(|s| s.unique_opens)
+            .sum()
     }
 
     /// Distinct (message, recipient) pairs with at least one click.
     pub fn unique_clicks(&self) -> u64 {
-        self.by_day(&Scope::All).values().map(|s| s.unique_clicks).sum()
+        self.by_day(&Scope::All)
+            .values()
+            .map(|s| s.unique_clicks)
+            .sum()
     }
 
     /// The cells of one scope, by day.
@@ -294,13 +300,21 @@ impl Accumulator {
         let scopes = [0, template_scope(tpl), sequence_scope(seq)];
         if old != NO_TS {
             let day = self.day(old);
-            let cells = if click { &mut day.unique_clicks } else { &mut day.unique_opens };
+            let cells = if click {
+                &mut day.unique_clicks
+            } else {
+                &mut day.unique_opens
+            };
             for s in scopes {
                 cells[s] -= 1;
             }
         }
         let day = self.day(new);
-        let cells = if click { &mut day.unique_clicks } else { &mut day.unique_opens };
+        let cells = if click {
+            &mut day.unique_clicks
+        } else {
+            &mut day.unique_opens
+        };
         for s in scopes {
             cells[s] += 1;
         }
@@ -310,7 +324,14 @@ impl Accumulator {
     pub(crate) fn suppress(&mut self, sub: u32, ts: i64, complaint: bool) {
         let cell = &mut self.suppressed[sub as usize];
         if ts < cell.0 {
-            *cell = (ts, if complaint { REASON_COMPLAINT } else { REASON_BOUNCE });
+            *cell = (
+                ts,
+                if complaint {
+                    REASON_COMPLAINT
+                } else {
+                    REASON_BOUNCE
+                },
+            );
         }
     }
 
@@ -383,7 +404,11 @@ impl Accumulator {
         }
         for (sub, &(ts, reason)) in self.suppressed.iter().enumerate() {
             if ts != NO_TS {
-                let reason = if reason == REASON_COMPLAINT { "complaint" } else { "bounce" };
+                let reason = if reason == REASON_COMPLAINT {
+                    "complaint"
+                } else {
+                    "bounce"
+                };
                 t.suppressed.insert(
                     normalised_address(sub as u32),
                     Suppression {
@@ -395,12 +420,14 @@ impl Accumulator {
         }
         for (sub, &ts) in self.unsubscribed.iter().enumerate() {
             if ts != NO_TS {
-                t.unsubscribed.insert(normalised_address(sub as u32), Timestamp(ts));
+                t.unsubscribed
+                    .insert(normalised_address(sub as u32), Timestamp(ts));
             }
         }
         for (sub, &n) in self.sub_facts.iter().enumerate() {
             if n > 0 {
-                t.facts_by_subscriber.insert(normalised_address(sub as u32), n);
+                t.facts_by_subscriber
+                    .insert(normalised_address(sub as u32), n);
             }
         }
         t

@@ -26,11 +26,19 @@ pub fn rebuild(writer: &Writer, projections: &[Projection]) -> Result<u64, Embed
 }
 
 /// Folds the whole log, parsing each record once, into the spare slots of `projections`.
-fn fold_all_into_spare(writer: &Writer, projections: &[Projection], label: &str) -> Result<u64, EmbeddedError> {
+fn fold_all_into_spare(
+    writer: &Writer,
+    projections: &[Projection],
+    label: &str,
+) -> Result<u64, EmbeddedError> {
     let (log, store) = (&writer.log, &writer.store);
     let end = log.end_offset()?;
     let names: Vec<_> = projections.iter().map(|p| p.name()).collect();
-    let mut progress = Progress::new(&format!("{label} {}", names.join(", ")), Some(end), "records");
+    let mut progress = Progress::new(
+        &format!("{label} {}", names.join(", ")),
+        Some(end),
+        "records",
+    );
     let mut records = log.read_from(0)?;
     let mut folded = 0;
     loop {
@@ -38,7 +46,8 @@ fn fold_all_into_spare(writer: &Writer, projections: &[Projection], label: &str)
         let mut n = 0;
         for record in records.by_ref() {
             let record = record?;
-            fold_record(&record, projections, &mut batch).map_err(|e| EmbeddedError::Fold(e.to_string()))?;
+            fold_record(&record, projections, &mut batch)
+                .map_err(|e| EmbeddedError::Fold(e.to_string()))?;
             n += 1;
             if n == FOLD_BATCH {
                 break;

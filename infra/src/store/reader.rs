@@ -267,7 +267,10 @@ impl ProjectionReader for Snapshot<'_> {
         let range = if prefix.is_empty() {
             (Bound::Unbounded, Bound::Unbounded)
         } else {
-            (Bound::Included(prefix.as_slice()), Bound::Excluded(end.as_slice()))
+            (
+                Bound::Included(prefix.as_slice()),
+                Bound::Excluded(end.as_slice()),
+            )
         };
         let mut sums: std::collections::BTreeMap<(String, String), (i64, i64)> = Default::default();
         for entry in db.range(&self.txn, &range).map_err(|e| self.err(e))? {

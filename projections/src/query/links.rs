@@ -11,7 +11,11 @@ pub fn link_stats<R: ProjectionReader>(reader: &R, args: &Args<'_>) -> Result<Va
     let (start, end) = args.date_range()?;
     let template = args.opt_str("templateKey")?;
     let mut rows = reader
-        .link_counts(template, start.unwrap_or(MIN_DAY).0, end.unwrap_or(MAX_DAY).0)
+        .link_counts(
+            template,
+            start.unwrap_or(MIN_DAY).0,
+            end.unwrap_or(MAX_DAY).0,
+        )
         .map_err(QueryError::store)?;
     rows.sort_by(|a, b| {
         b.clicks
