@@ -1,0 +1,144 @@
+//! Bad input through the CLI (DESIGN §3, §5): every valid input lands, every invalid one is
+//! reported on stderr with its line and reason and kept verbatim in the quarantine.
+
+mod common;
+
+use common::*;
+use mailshot_infra::quarantine::Quarantine;
+use serde_json::{Value, json};
+
+fn with(name: &str, f: impl FnOnce(&mut Value)) -> String {
+    let mut v = fixture_value(name);
+    f(&mut v);
+    v.to_string()
+}
+
+#[test]
+fn invalid_inputs_are_reported_and_quarantined_valid_ones_land() {
+    let lambda_mixed = with("lambda-sns-event-open.json", |v| {
+        let good = v["Records"][0].clone();
+        let mut bad = good.clone();
+        bad["Sns"]["Message"] = json!("{\"eventType\": \"Open\", oops");
+        let mut click = good.clone();
+        click["Sns"]["Message"] = json!(fixture_line("ses-click.json"));
+        click["Sns"]["MessageId"] = json!("0b1c9d7e-0000-4000-8000-00000000c11c");
+        v["Records"] = json!([good, bad, click]);
+    });
+    // (line text, Some(keyword its reason must hold) when rejected)
+    let lines: Vec<(String, Option<&str>)> = vec![
+        (fixture_line("ses-send.json"), None), // 1
+        (
+            "{\"eventType\": \"Send\", \"mail\": ".to_string(),
+            Some("JSON"),
+        ), // 2 not JSON
+        ("[1, 2, 3]".to_string(), Some("object")), // 3 not an object
+        ("{\"hello\": \"world\"}".to_string(), Some("")), // 4 unknown shape
+        (
+            with("ses-delivery.json", |v| {
+                drop(v["mail"].as_object_mut().unwrap().remove("messageId"))
+            }),
+            Some("messageId"),
+        ), // 5
+        (fixture_line("ses-delivery.json"), None), // 6
+        (
+            with("ses-open.json", |v| {
+                v["open"]["timestamp"] = json!("yesterday")
+            }),
+            Some("timestamp"),
+        ), // 7
+        (
+            with("ses-send.json", |v| {
+                v["mail"]["destination"] = json!(["not-an-email"])
+            }),
+            Some("email"),
+        ), // 8
+        (
+            with("sns-envelope-delivery.json", |v| {
+                v["Message"] = json!("{not json")
+            }),
+            Some("Message"),
+        ), // 9
+        (lambda_mixed, Some("Message")),       // 10: 2 good, 1 bad
+        ("{\"Records\": []}".to_string(), Some("Records")), // 11 empty Records
+        ("   ".to_string(), None),             // 12 blank: skipped
+        (fixture_line("ses-complaint.json"), None), // 13
+    ];
+    let files = tempfile::tempdir().unwrap();
+    let path = files.path().join("mixed.ndjson");
+    let text: Vec<String> = lines.iter().map(|(l, _)| l.clone()).collect();
+    write_lines(&path, &text);
+    let data = tempfile::tempdir().unwrap();
+    let out = run_cli(data.path(), &["ingest", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        summary,
+        json!({"inputs": 14, "accepted": 5, "duplicates": 0, "rejected": 9}),
+        "{stderr}"
+    );
+
+    // stderr: one `FILE:LINE: rejected: REASON` per rejected input, in line order.
+    let prefix = format!("{}:", path.display());
+    let reports: Vec<(u64, String)> = stderr
+        .lines()
+        .filter(|l| l.contains(": rejected: "))
+        .map(|l| {
+            let rest = l
+                .strip_prefix(&prefix)
+                .unwrap_or_else(|| panic!("no file name in {l:?}"));
+            let (line, reason) = rest.split_once(": rejected: ").unwrap();
+            (line.parse().unwrap(), reason.to_string())
+        })
+        .collect();
+    let expected: Vec<u64> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, k))| k.is_some())
+        .map(|(i, _)| i as u64 + 1)
+        .collect();
+    assert_eq!(
+        reports.iter().map(|r| r.0).collect::<Vec<_>>(),
+        expected,
+        "{stderr}"
+    );
+    for (line, reason) in &reports {
+        let keyword = lines[*line as usize - 1].1.unwrap();
+        assert!(!reason.trim().is_empty(), "line {line}: empty reason");
+        assert!(
+            reason.contains(keyword),
+            "line {line}: reason {reason:?} does not name {keyword:?}"
+        );
+    }
+
+    // The quarantine keeps each one verbatim, with its line and reason.
+    let entries = Quarantine::read_all(data.path()).unwrap();
+    assert_eq!(entries.len(), reports.len());
+    for (entry, (line, reason)) in entries.iter().zip(&reports) {
+        assert_eq!(entry.line, *line);
+        assert_eq!(&entry.reason, reason);
+        assert_eq!(
+            entry.input,
+            lines[*line as usize - 1].0,
+            "line {line} not verbatim"
+        );
+        assert_eq!(entry.source, path.display().to_string());
+    }
+
+    // The valid inputs landed: send, delivery, open and click (from the Lambda event), complaint.
+    let stats = cli_json(data.path(), &["stats", "--json"]);
+    let c = counts(&stats);
+    for (k, n) in [
+        ("send", 1),
+        ("delivery", 1),
+        ("open", 1),
+        ("click", 1),
+        ("complaint", 1),
+        ("bounce", 0),
+    ] {
+        assert_eq!(c[k], n, "{k}: {stats}");
+    }
+    assert_eq!(stats["total"], 5);
+    let suppressed = cli_json(data.path(), &["suppressed", "--json"]);
+    assert_eq!(suppressed["items"][0]["reason"], "complaint");
+}
