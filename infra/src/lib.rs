@@ -7,4 +7,5 @@ pub mod mcp;
 pub mod progress;
 pub mod quarantine;
 pub mod queries;
+pub mod reactors;
 pub mod store;

@@ -18,7 +18,7 @@ use crate::queries::now;
 /// Seed of the demo traffic: on a given day, a second demo finds only duplicates.
 const DEMO_SEED: u64 = 2024;
 
-pub fn run(data: &Path, inputs: u64) -> anyhow::Result<ExitCode> {
+pub fn run(data: &Path, inputs: u64, config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let mut cfg = WorkloadConfig::new(inputs, DEMO_SEED);
     // The month that ends today: event rows expire 365 days after their event time, so an
     // older month would leave the event lists empty.
@@ -47,6 +47,8 @@ pub fn run(data: &Path, inputs: u64) -> anyhow::Result<ExitCode> {
     }
     println!("== ingesting into {}", data.display());
     let mut writer = Writer::open(data)?;
+    // The shop's app events trigger the example sequences and emails (examples/mailshot.toml).
+    super::reactors::attach_demo(&mut writer, config)?;
     let mut rejected = 0;
     let summary = writer.ingest(
         &[LineSource::File(tmp.path().to_path_buf())],
@@ -57,6 +59,14 @@ pub fn run(data: &Path, inputs: u64) -> anyhow::Result<ExitCode> {
     println!(
         "({rejected} malformed inputs were quarantined in {}/quarantine/)",
         data.display()
+    );
+    if let Some(stats) = writer.reactor_stats() {
+        println!("{}", super::reactors::describe(&stats));
+    }
+    println!(
+        "outbox: {} rendered emails (.eml) in {}",
+        super::reactors::outbox_count(data),
+        crate::reactors::outbox_dir(data).display()
     );
 
     let snapshot = writer.store.snapshot()?;

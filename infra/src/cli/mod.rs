@@ -4,6 +4,7 @@
 mod bench;
 mod demo;
 mod query;
+mod reactors;
 mod render;
 
 use std::path::PathBuf;
@@ -23,6 +24,9 @@ pub struct Cli {
     /// The data dir of the embedded runtime.
     #[arg(long, global = true, default_value = "./mailshot-data")]
     pub data: PathBuf,
+    /// The reactors' configuration (default: ./mailshot.toml if it exists, else no reactors).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -94,6 +98,8 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Unsubscribe the address an unsubscribe link's token was signed for.
+    Unsubscribe { token: String },
     /// Click stats per link.
     Links {
         #[arg(long)]
@@ -151,16 +157,21 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let data = cli.data;
+    let config = cli.config;
     match cli.command {
         Command::Ingest { files } => {
             let sources: Vec<LineSource> = files.iter().map(|f| LineSource::parse(f)).collect();
             let mut writer = Writer::open(&data)?;
+            reactors::attach(&mut writer, config.as_deref())?;
             let summary = writer.ingest(
                 &sources,
                 |r| eprintln!("{}:{}: rejected: {}", r.source, r.line, r.reason),
                 |_| {},
             )?;
             println!("{}", serde_json::to_string(&summary)?);
+            if let Some(stats) = writer.reactor_stats() {
+                eprintln!("{}", reactors::describe(&stats));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Stats {
@@ -222,6 +233,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         ),
         Command::Unsuppress { email, reason } => query::unsuppress(&data, &email, &reason),
+        Command::Unsubscribe { token } => reactors::unsubscribe(&data, config.as_deref(), &token),
         Command::Replay { projection } => {
             let projections = match projection {
                 Some(name) => vec![name.parse::<Projection>().map_err(anyhow::Error::msg)?],
@@ -279,7 +291,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Mcp => crate::mcp::serve(&data),
-        Command::Demo { inputs } => demo::run(&data, inputs),
+        Command::Demo { inputs } => demo::run(&data, inputs, config.as_deref()),
         Command::Bench { inputs, seed, json } => bench::run(inputs, seed, json),
     }
 }

@@ -132,6 +132,7 @@ impl Writer {
                 batch.push((line_no, line));
                 if batch.len() == INGEST_BATCH_LINES {
                     let s = self.ingest_batch(&name, &batch, &mut on_reject)?;
+                    self.run_reactors()?;
                     total.add(s);
                     on_batch(&total);
                     batch.clear();
@@ -139,6 +140,7 @@ impl Writer {
             }
             if !batch.is_empty() {
                 let s = self.ingest_batch(&name, &batch, &mut on_reject)?;
+                self.run_reactors()?;
                 total.add(s);
                 on_batch(&total);
             }

@@ -39,6 +39,9 @@ pub struct Writer {
     pub log: SegmentLog,
     pub store: LmdbStore,
     pub(crate) quarantine: Quarantine,
+    /// The live reactors, if attached ([`Writer::attach_reactors`]); run after each ingest
+    /// batch, never by replay, rebuild or verify.
+    pub(crate) reactor: Option<crate::reactors::ReactorRunner>,
 }
 
 /// Records folded per store transaction during catch-up and rebuilds.
@@ -61,6 +64,7 @@ impl Writer {
             log,
             store,
             quarantine,
+            reactor: None,
         };
         for p in Projection::ALL {
             let progress = writer.store.progress(p, false)?;

@@ -8,6 +8,7 @@
 //! log's dedup index (fact identity → offset), not a projection.
 
 mod keys;
+mod meta;
 mod reader;
 mod writer;
 

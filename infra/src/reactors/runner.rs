@@ -1,0 +1,587 @@
+//! The live reactor runner of the embedded runtime: after each ingest batch commits, the
+//! records past the reactor checkpoint are decided on, their effects carried out, and the
+//! outcomes appended to the log, in log order.
+
+use std::collections::{HashMap, HashSet};
+
+use mailshot_domain::log::Offset;
+use mailshot_domain::{EventType, FactId, InputBody, SystemAction, SystemEvent, Timestamp};
+use mailshot_domain::{parse_input, parse_line};
+use mailshot_projections::{ProjectionReader, Subscriber};
+use mailshot_reactors::{Intent, Reactor, SendEmail, StartExecution, SubscriberState};
+use serde::Serialize;
+
+use super::effects::{EffectError, Effects};
+use crate::embedded::{EmbeddedError, Writer};
+
+/// Meta key of the reactor checkpoint: every record before this offset has been reacted to
+/// and its outcomes are in the log.
+pub const CHECKPOINT_KEY: &str = "reactor/next";
+
+/// Meta key prefix of send claims (see the module docs of [`crate::reactors`]).
+const CLAIM_PREFIX: &str = "reactor/claim/";
+
+/// Records reacted to per round (claims, effects, outcomes, checkpoint): bounds memory.
+const CHUNK_RECORDS: u64 = 1024;
+
+/// What the runner did since it was created.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunnerStats {
+    /// Log records looked at.
+    pub records: u64,
+    /// `subscriber.upserted` outcomes appended.
+    pub upserts: u64,
+    /// Executions started (`sequence.started`).
+    pub sequences_started: u64,
+    /// Emails sent (`email.sent`).
+    pub emails_sent: u64,
+    /// Sends and starts not done (`email.skipped`).
+    pub skipped: u64,
+    /// `executions.stopped` outcomes appended.
+    pub stops: u64,
+    /// Effects not repeated because their outcome was already in the log.
+    pub already_done: u64,
+}
+
+/// Runs a [`Reactor`] with its [`Effects`] over the live tail of a [`Writer`]'s log. Attach it
+/// with [`Writer::attach_reactors`]; ingest then runs it after every batch.
+pub struct ReactorRunner {
+    reactor: Reactor,
+    effects: Box<dyn Effects>,
+    clock: Box<dyn Fn() -> Timestamp + Send>,
+    stats: RunnerStats,
+}
+
+impl std::fmt::Debug for ReactorRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReactorRunner")
+            .field("effects", &self.effects.describe())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The deterministic event id of a reactor outcome: the same trigger and key always give the
+/// same id, so an outcome appended twice (a retry after a crash) is a duplicate at ingest, and
+/// the runner can tell that an effect was already done by looking the id up.
+pub fn outcome_event_id(kind: &str, cause: &str, key: &str) -> String {
+    let h = xxhash_rust::xxh3::xxh3_128(
+        format!("mailshot.reactor\x1f{kind}\x1f{cause}\x1f{key}").as_bytes(),
+    );
+    let hex = format!("{h:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+fn wall_clock() -> Timestamp {
+    crate::queries::now()
+}
+
+fn state_of(s: &Subscriber) -> SubscriberState {
+    SubscriberState {
+        suppressed: s.suppression().map(|x| x.reason),
+        unsubscribed: s.unsubscribed.is_some(),
+        first_name: s.first_name.clone(),
+        attributes: s.attributes.clone(),
+    }
+}
+
+/// One thing to do, with the event id its outcome will carry.
+enum Step {
+    Upsert {
+        id: String,
+        time: Timestamp,
+        email: String,
+        action: SystemAction,
+    },
+    Start {
+        id: String,
+        start: StartExecution,
+    },
+    Send {
+        id: String,
+        send: SendEmail,
+        /// A claim from an interrupted earlier attempt exists: do not send again.
+        interrupted: bool,
+    },
+    Skip {
+        id: String,
+        email: String,
+        action: SystemAction,
+    },
+    Stop {
+        id: String,
+        email: String,
+        running: Vec<String>,
+        reason: String,
+    },
+}
+
+impl Step {
+    fn id(&self) -> &str {
+        match self {
+            Step::Upsert { id, .. }
+            | Step::Start { id, .. }
+            | Step::Send { id, .. }
+            | Step::Skip { id, .. }
+            | Step::Stop { id, .. } => id,
+        }
+    }
+}
+
+fn claim_key(outcome_id: &str) -> String {
+    format!("{CLAIM_PREFIX}{outcome_id}")
+}
+
+fn reactor_error(e: impl std::fmt::Display) -> EmbeddedError {
+    EmbeddedError::Fold(format!("reactors: {e}"))
+}
+
+impl ReactorRunner {
+    /// A runner carrying out `reactor`'s decisions through `effects`, at the wall clock.
+    pub fn new(reactor: Reactor, effects: Box<dyn Effects>) -> ReactorRunner {
+        ReactorRunner {
+            reactor,
+            effects,
+            clock: Box::new(wall_clock),
+            stats: RunnerStats::default(),
+        }
+    }
+
+    /// Replaces the clock (unsubscribe tokens are signed at "now"); for tests.
+    pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + 'static) -> ReactorRunner {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// What the runner did so far.
+    pub fn stats(&self) -> RunnerStats {
+        self.stats
+    }
+
+    /// The effects, for people (`outbox …`, `AWS …`).
+    pub fn describe(&self) -> String {
+        self.effects.describe()
+    }
+
+    /// Reacts to every record from the checkpoint to the end of the log.
+    pub fn run(&mut self, writer: &mut Writer) -> Result<(), EmbeddedError> {
+        loop {
+            let from = writer.store.meta_u64(CHECKPOINT_KEY)?.unwrap_or(0);
+            let end = writer.log.end_offset()?;
+            if from >= end {
+                return Ok(());
+            }
+            let to = end.min(from + CHUNK_RECORDS);
+            self.run_chunk(writer, from, to, to == end)?;
+        }
+    }
+
+    /// Plans the records `from..to` against one snapshot of the projections.
+    fn plan(
+        &mut self,
+        writer: &Writer,
+        from: Offset,
+        to: Offset,
+        now: Timestamp,
+    ) -> Result<Vec<Step>, EmbeddedError> {
+        let snapshot = writer.store.snapshot()?;
+        let subscriber = |email: &str| -> Result<Option<Subscriber>, EmbeddedError> {
+            Ok(snapshot.subscriber(email)?)
+        };
+        let mut steps = Vec::new();
+        for record in writer.log.read_from(from)? {
+            let record = record?;
+            if record.offset >= to {
+                break;
+            }
+            self.stats.records += 1;
+            let Ok(input) = parse_input(&record.raw) else {
+                continue;
+            };
+            match &input.body {
+                InputBody::App(app) => {
+                    let state = match &app.email {
+                        Some(email) => subscriber(email)?.map(|s| state_of(&s)),
+                        None => None,
+                    };
+                    let intents = self.reactor.decide_app(app, state.as_ref(), now);
+                    self.plan_app(
+                        &app.event_id,
+                        app.time,
+                        app.email.as_deref(),
+                        intents,
+                        &mut steps,
+                    );
+                }
+                InputBody::Ses(facts) => {
+                    for fact in facts.iter().filter(|f| record.identities.contains(&f.id)) {
+                        let unsubscribes = fact.event_type == EventType::Subscription
+                            && fact.unsubscribe_all == Some(true);
+                        if !fact.suppresses() && !unsubscribes {
+                            continue;
+                        }
+                        let Some(sub) = subscriber(&fact.email)? else {
+                            continue;
+                        };
+                        let reason = match state_of(&sub).blocked() {
+                            Some(reason) => reason,
+                            None => continue,
+                        };
+                        steps.push(Step::Stop {
+                            id: outcome_event_id(
+                                "executions.stopped",
+                                &fact.id.to_hex(),
+                                &fact.email,
+                            ),
+                            email: fact.email.clone(),
+                            running: sub.running_executions(),
+                            reason,
+                        });
+                    }
+                }
+                InputBody::System(sys) => {
+                    // Reactor outcomes never trigger reactors; an unsubscribe stops executions.
+                    if let SystemAction::SubscriberUnsubscribed { .. } = sys.action
+                        && let Some(sub) = subscriber(&sys.email)?
+                    {
+                        steps.push(Step::Stop {
+                            id: outcome_event_id("executions.stopped", &sys.event_id, &sys.email),
+                            email: sys.email.clone(),
+                            running: sub.running_executions(),
+                            reason: "unsubscribed".to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(steps)
+    }
+
+    fn plan_app(
+        &mut self,
+        event_id: &str,
+        time: Timestamp,
+        event_email: Option<&str>,
+        intents: Vec<Intent>,
+        steps: &mut Vec<Step>,
+    ) {
+        let mut upserts = 0;
+        for intent in intents {
+            match intent {
+                Intent::Upsert { email, action } => {
+                    upserts += 1;
+                    steps.push(Step::Upsert {
+                        id: outcome_event_id(
+                            "subscriber.upserted",
+                            event_id,
+                            &format!("{email}\x1f{upserts}"),
+                        ),
+                        time,
+                        email,
+                        action,
+                    });
+                }
+                Intent::StartExecution(start) => steps.push(Step::Start {
+                    id: outcome_event_id("sequence", event_id, &start.sequence_id),
+                    start,
+                }),
+                Intent::SendEmail(send) => steps.push(Step::Send {
+                    id: outcome_event_id("email", event_id, &send.dedupe_key.template_key),
+                    send,
+                    interrupted: false,
+                }),
+                Intent::Skip(skip) => {
+                    let id = if skip.template_key.is_empty() {
+                        outcome_event_id("sequence", event_id, &skip.sequence_id)
+                    } else {
+                        outcome_event_id("email", event_id, &skip.template_key)
+                    };
+                    match skip.email.as_deref().or(event_email) {
+                        Some(email) => steps.push(Step::Skip {
+                            id,
+                            email: email.to_string(),
+                            action: skip.skipped(),
+                        }),
+                        None => {
+                            // No subscriber to log it under: say so on stderr.
+                            self.stats.skipped += 1;
+                            eprintln!(
+                                "mailshot: reactor: event {event_id}: {} {} not started/sent: {}",
+                                skip.sequence_id, skip.template_key, skip.reason
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn run_chunk(
+        &mut self,
+        writer: &mut Writer,
+        from: Offset,
+        to: Offset,
+        last: bool,
+    ) -> Result<(), EmbeddedError> {
+        let now = (self.clock)();
+        let planned = self.plan(writer, from, to, now)?;
+
+        // Drop what is already done; claim the sends (one durable transaction).
+        let mut steps = Vec::with_capacity(planned.len());
+        let mut claims: Vec<(String, Option<u64>)> = Vec::new();
+        for mut step in planned {
+            if writer.store.has_id(&FactId::of_event_id(step.id()))? {
+                self.stats.already_done += 1;
+                continue;
+            }
+            if let Step::Send {
+                id, interrupted, ..
+            } = &mut step
+                && !self.effects.resend_is_safe()
+            {
+                let key = claim_key(id);
+                if writer.store.meta_u64(&key)?.is_some() {
+                    *interrupted = true;
+                } else {
+                    claims.push((key, Some(now.0 as u64)));
+                }
+            }
+            steps.push(step);
+        }
+        if !claims.is_empty() {
+            writer.store.update_meta(&claims)?;
+        }
+
+        // Carry out the effects in log order.
+        let mut outcomes: Vec<String> = Vec::new();
+        let mut started: HashMap<String, Vec<String>> = HashMap::new();
+        let mut stopped: HashSet<String> = HashSet::new();
+        let mut failure: Option<(usize, EffectError)> = None;
+        for (i, step) in steps.iter().enumerate() {
+            match self.execute(step, now, &mut started, &mut stopped) {
+                Ok(Some(line)) => outcomes.push(line),
+                Ok(None) => {}
+                Err(e) => {
+                    failure = Some((i, e));
+                    break;
+                }
+            }
+        }
+        self.effects
+            .flush()
+            .map_err(|e| reactor_error(format!("{} : {e}", self.effects.describe())))?;
+
+        // Append the outcomes (duplicates of an earlier attempt are dropped by ingest).
+        let valid: Vec<String> = outcomes
+            .into_iter()
+            .filter(|line| match parse_line(line.as_bytes()).first() {
+                Some(Ok(_)) => true,
+                Some(Err(e)) => {
+                    eprintln!("mailshot: reactor: outcome not logged ({e}): {line}");
+                    false
+                }
+                None => false,
+            })
+            .collect();
+        if !valid.is_empty() {
+            writer.ingest_raw(&valid)?;
+        }
+
+        // Release the claims whose outcome is now logged (or that were never attempted).
+        let mut release: Vec<(String, Option<u64>)> = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let kept = failure.as_ref().is_some_and(|(f, _)| *f == i);
+            if let Step::Send { id, .. } = step
+                && !self.effects.resend_is_safe()
+                && !kept
+            {
+                release.push((claim_key(id), None));
+            }
+        }
+        if let Some((_, e)) = failure {
+            writer.store.update_meta(&release)?;
+            return Err(reactor_error(format!(
+                "{}: {e} (will retry from log offset {from})",
+                self.effects.describe()
+            )));
+        }
+        let next = if last { writer.log.end_offset()? } else { to };
+        release.push((CHECKPOINT_KEY.to_string(), Some(next)));
+        writer.store.update_meta(&release)?;
+        Ok(())
+    }
+
+    /// Carries out one step; its outcome line, if any. `Err` only for
+    /// [`EffectError::Unavailable`].
+    fn execute(
+        &mut self,
+        step: &Step,
+        now: Timestamp,
+        started: &mut HashMap<String, Vec<String>>,
+        stopped: &mut HashSet<String>,
+    ) -> Result<Option<String>, EffectError> {
+        let line = |id: &str, time: Timestamp, email: &str, action: SystemAction| {
+            SystemEvent::new(id, time, email, action).to_json()
+        };
+        match step {
+            Step::Upsert {
+                id,
+                time,
+                email,
+                action,
+            } => {
+                self.stats.upserts += 1;
+                Ok(Some(line(id, *time, email, action.clone())))
+            }
+            Step::Skip { id, email, action } => {
+                self.stats.skipped += 1;
+                Ok(Some(line(id, now, email, action.clone())))
+            }
+            Step::Start { id, start } => match self.effects.start_execution(start) {
+                Ok(arn) => {
+                    self.stats.sequences_started += 1;
+                    started
+                        .entry(start.email.clone())
+                        .or_default()
+                        .push(arn.clone());
+                    Ok(Some(line(id, now, &start.email, start.started(&arn))))
+                }
+                Err(EffectError::Rejected(reason)) => {
+                    self.stats.skipped += 1;
+                    let action = SystemAction::EmailSkipped {
+                        template_key: String::new(),
+                        reason: format!("StartExecution refused: {reason}"),
+                        trigger_event_id: start.trigger_event_id.clone(),
+                    };
+                    Ok(Some(line(id, now, &start.email, action)))
+                }
+                Err(e) => Err(e),
+            },
+            Step::Send {
+                id,
+                send,
+                interrupted,
+            } => {
+                let email = &send.message.to;
+                let trigger = &send.dedupe_key.event_id;
+                let skipped = |reason: String| SystemAction::EmailSkipped {
+                    template_key: send.message.template_key.clone(),
+                    reason,
+                    trigger_event_id: trigger.clone(),
+                };
+                if *interrupted {
+                    self.stats.skipped += 1;
+                    let reason = "not resent: an earlier attempt was interrupted after claiming \
+                                  this send, it may have been sent (at most once per event and \
+                                  template)";
+                    return Ok(Some(line(id, now, email, skipped(reason.to_string()))));
+                }
+                match self.effects.send_email(&send.message) {
+                    Ok(message_id) => {
+                        self.stats.emails_sent += 1;
+                        Ok(Some(line(id, now, email, send.sent(&message_id))))
+                    }
+                    Err(EffectError::Rejected(reason)) => {
+                        self.stats.skipped += 1;
+                        let action = skipped(format!("SendEmail refused: {reason}"));
+                        Ok(Some(line(id, now, email, action)))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Step::Stop {
+                id,
+                email,
+                running,
+                reason,
+            } => {
+                let mut arns: Vec<String> = running.clone();
+                arns.extend(started.get(email).into_iter().flatten().cloned());
+                arns.retain(|arn| !stopped.contains(arn));
+                if arns.is_empty() {
+                    return Ok(None);
+                }
+                let (stops, _) = Reactor::on_suppressed(&arns, reason);
+                let mut done = Vec::new();
+                for stop in &stops {
+                    match self.effects.stop_execution(stop) {
+                        Ok(()) => done.push(stop.execution_arn.clone()),
+                        Err(EffectError::Rejected(why)) => eprintln!(
+                            "mailshot: reactor: StopExecution {} refused: {why}",
+                            stop.execution_arn
+                        ),
+                        Err(e) => return Err(e),
+                    }
+                }
+                stopped.extend(done.iter().cloned());
+                if done.is_empty() {
+                    return Ok(None);
+                }
+                self.stats.stops += 1;
+                let action = SystemAction::ExecutionsStopped {
+                    execution_arns: done,
+                    reason: reason.clone(),
+                };
+                Ok(Some(line(id, now, email, action)))
+            }
+        }
+    }
+}
+
+impl Writer {
+    /// Attaches reactors to this writer: from now on every ingest batch is reacted to once it
+    /// has committed. On the first attach to a data dir the checkpoint starts at the end of
+    /// the log (history is never reacted to); afterwards the runner resumes from its
+    /// checkpoint, so that records committed before a crash get their effects now.
+    pub fn attach_reactors(&mut self, runner: ReactorRunner) -> Result<(), EmbeddedError> {
+        if self.store.meta_u64(CHECKPOINT_KEY)?.is_none() {
+            let end = self.log.end_offset()?;
+            self.store
+                .update_meta(&[(CHECKPOINT_KEY.to_string(), Some(end))])?;
+        }
+        self.reactor = Some(runner);
+        self.run_reactors()
+    }
+
+    /// Detaches the reactors (ingest then appends without reacting).
+    pub fn detach_reactors(&mut self) -> Option<ReactorRunner> {
+        self.reactor.take()
+    }
+
+    /// What the attached reactors did so far.
+    pub fn reactor_stats(&self) -> Option<RunnerStats> {
+        self.reactor.as_ref().map(ReactorRunner::stats)
+    }
+
+    /// Runs the attached reactors (if any) up to the end of the log.
+    pub fn run_reactors(&mut self) -> Result<(), EmbeddedError> {
+        let Some(mut runner) = self.reactor.take() else {
+            return Ok(());
+        };
+        let result = runner.run(self);
+        self.reactor = Some(runner);
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_ids_are_deterministic_and_distinct() {
+        let a = outcome_event_id("email", "ev-1", "order/shipped");
+        assert_eq!(a, outcome_event_id("email", "ev-1", "order/shipped"));
+        assert_ne!(a, outcome_event_id("email", "ev-2", "order/shipped"));
+        assert_ne!(a, outcome_event_id("sequence", "ev-1", "order/shipped"));
+        assert_eq!(a.len(), 36);
+    }
+}
