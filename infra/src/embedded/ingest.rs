@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mailshot_domain::log::NewRecord;
-use mailshot_domain::{FactId, Input, Timestamp, parse_line};
+use mailshot_domain::{FactId, Input, InputError, Timestamp, parse_line};
 use mailshot_processors::{RecordView, fold};
 use mailshot_projections::{Projection, ProjectionWriter};
 use serde::Serialize;
@@ -19,7 +19,7 @@ use crate::quarantine::RejectedInput;
 
 /// Lines parsed, appended and folded per transaction. Bigger batches amortise the two fsyncs
 /// (log, store) and sort better in LMDB; memory stays bounded by the batch.
-pub const INGEST_BATCH_LINES: usize = 4096;
+pub const INGEST_BATCH_LINES: usize = 16_384;
 
 /// Where NDJSON comes from.
 #[derive(Debug, Clone)]
@@ -83,9 +83,22 @@ fn now() -> Timestamp {
     )
 }
 
+/// Lines per batch: `MAILSHOT_INGEST_BATCH` overrides the default (tests use small batches to
+/// exercise batch boundaries).
+fn batch_lines() -> usize {
+    std::env::var("MAILSHOT_INGEST_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(INGEST_BATCH_LINES)
+}
+
 impl Writer {
     /// Ingests every line of every source, in order. Calls `on_reject` for each rejected input
     /// (after it is safely quarantined) and `on_batch` after each durable batch.
+    ///
+    /// Two threads share the work: one reads and parses the next batch while this one
+    /// deduplicates, appends and folds the current one (parsing is a third of the cost).
     pub fn ingest(
         &mut self,
         sources: &[LineSource],
@@ -95,93 +108,57 @@ impl Writer {
         let mut total = IngestSummary::default();
         for source in sources {
             let name = source.name();
-            let (reader, size): (Box<dyn Read>, Option<u64>) = match source {
-                LineSource::Stdin => (Box::new(std::io::stdin().lock()), None),
+            let (reader, size): (Box<dyn Read + Send>, Option<u64>) = match source {
+                LineSource::Stdin => (Box::new(std::io::stdin()), None),
                 LineSource::File(path) => {
-                    let file = File::open(path).map_err(|e| EmbeddedError::Input {
-                        path: name.clone(),
-                        reason: e.to_string(),
-                    })?;
+                    let file = File::open(path)
+                        .map_err(|e| EmbeddedError::Input { path: name.clone(), reason: e.to_string() })?;
                     let size = file.metadata().ok().map(|m| m.len());
                     (Box::new(file), size)
                 }
             };
-            let mut progress = Progress::new(&format!("ingesting {name}"), size, "bytes");
-            let mut reader = BufReader::with_capacity(1 << 20, reader);
-            let mut line_no = 0u64;
-            let mut batch: Vec<(u64, Vec<u8>)> = Vec::with_capacity(INGEST_BATCH_LINES);
-            loop {
-                let mut line = Vec::new();
-                let n = reader
-                    .read_until(b'\n', &mut line)
-                    .map_err(|e| EmbeddedError::Input {
-                        path: name.clone(),
-                        reason: e.to_string(),
-                    })?;
-                if n == 0 {
-                    break;
-                }
-                line_no += 1;
-                progress.inc(n as u64);
-                while line.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
-                    line.pop();
-                }
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                batch.push((line_no, line));
-                if batch.len() == INGEST_BATCH_LINES {
-                    let s = self.ingest_batch(&name, &batch, &mut on_reject)?;
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<ParsedBatch, EmbeddedError>>(2);
+            let batch_lines = batch_lines();
+            std::thread::scope(|scope| -> Result<(), EmbeddedError> {
+                let producer_name = name.clone();
+                scope.spawn(move || read_and_parse(reader, size, &producer_name, batch_lines, sender));
+                for parsed in receiver {
+                    let s = self.ingest_parsed(&name, parsed?, &mut on_reject)?;
                     self.run_reactors()?;
                     total.add(s);
                     on_batch(&total);
-                    batch.clear();
                 }
-            }
-            if !batch.is_empty() {
-                let s = self.ingest_batch(&name, &batch, &mut on_reject)?;
-                self.run_reactors()?;
-                total.add(s);
-                on_batch(&total);
-            }
-            progress.finish();
+                Ok(())
+            })?;
         }
         Ok(total)
     }
 
     /// Appends inputs that mailshot itself produced (admin commands, reactor outcomes).
     pub fn ingest_raw(&mut self, lines: &[String]) -> Result<IngestSummary, EmbeddedError> {
-        let batch: Vec<(u64, Vec<u8>)> = lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (i as u64 + 1, l.as_bytes().to_vec()))
-            .collect();
+        let batch = parse_batch(lines.iter().enumerate().map(|(i, l)| (i as u64 + 1, l.as_bytes().to_vec())).collect());
         let mut rejected = Vec::new();
-        let s = self.ingest_batch("mailshot", &batch, &mut |r: &Rejection| {
-            rejected.push(r.reason.clone())
-        })?;
+        let s = self.ingest_parsed("mailshot", batch, &mut |r: &Rejection| rejected.push(r.reason.clone()))?;
         if let Some(reason) = rejected.first() {
-            return Err(EmbeddedError::Fold(format!(
-                "internal input rejected: {reason}"
-            )));
+            return Err(EmbeddedError::Fold(format!("internal input rejected: {reason}")));
         }
         Ok(s)
     }
 
-    fn ingest_batch(
+    fn ingest_parsed(
         &mut self,
         source: &str,
-        lines: &[(u64, Vec<u8>)],
+        batch: ParsedBatch,
         on_reject: &mut impl FnMut(&Rejection),
     ) -> Result<IngestSummary, EmbeddedError> {
         let mut summary = IngestSummary::default();
         let mut writer = self.store.begin()?;
         let mut seen: HashSet<FactId> = HashSet::new();
-        let mut accepted: Vec<(Input<'_>, Vec<FactId>)> = Vec::new();
+        let mut accepted: Vec<(Input<'static>, Vec<FactId>)> = Vec::new();
         let mut rejected: Vec<RejectedInput> = Vec::new();
         let mut rejections: Vec<Rejection> = Vec::new();
-        for (line_no, line) in lines {
-            for result in parse_line(line) {
+        for line in batch.lines {
+            for result in line.results {
                 summary.inputs += 1;
                 match result {
                     Ok(input) => {
@@ -203,15 +180,11 @@ impl Writer {
                         let reason = e.to_string();
                         rejected.push(RejectedInput {
                             source: source.to_string(),
-                            line: *line_no,
+                            line: line.line_no,
                             reason: reason.clone(),
-                            input: String::from_utf8_lossy(line).into_owned(),
+                            input: line.text.clone().unwrap_or_default(),
                         });
-                        rejections.push(Rejection {
-                            source: source.to_string(),
-                            line: *line_no,
-                            reason,
-                        });
+                        rejections.push(Rejection { source: source.to_string(), line: line.line_no, reason });
                     }
                 }
             }
@@ -257,4 +230,76 @@ impl Writer {
         writer.commit()?;
         Ok(summary)
     }
+}
+
+/// One parsed line: its number, its results (one per input), and its text when an input of it
+/// was rejected (for the quarantine).
+struct ParsedLine {
+    line_no: u64,
+    results: Vec<Result<Input<'static>, InputError>>,
+    text: Option<String>,
+}
+
+/// A batch of parsed lines, ready to be deduplicated and appended.
+struct ParsedBatch {
+    lines: Vec<ParsedLine>,
+}
+
+fn parse_batch(lines: Vec<(u64, Vec<u8>)>) -> ParsedBatch {
+    let lines = lines
+        .into_iter()
+        .map(|(line_no, bytes)| {
+            let results: Vec<_> = parse_line(&bytes).into_iter().map(|r| r.map(Input::into_owned)).collect();
+            let text = results.iter().any(Result::is_err).then(|| String::from_utf8_lossy(&bytes).into_owned());
+            ParsedLine { line_no, results, text }
+        })
+        .collect();
+    ParsedBatch { lines }
+}
+
+/// The producer thread: reads lines, skips blank ones, parses batches and sends them on.
+fn read_and_parse(
+    reader: Box<dyn Read + Send>,
+    size: Option<u64>,
+    name: &str,
+    batch_lines: usize,
+    sender: std::sync::mpsc::SyncSender<Result<ParsedBatch, EmbeddedError>>,
+) {
+    let mut progress = Progress::new(&format!("ingesting {name}"), size, "bytes");
+    let mut reader = BufReader::with_capacity(1 << 20, reader);
+    let mut line_no = 0u64;
+    let mut batch: Vec<(u64, Vec<u8>)> = Vec::with_capacity(batch_lines);
+    loop {
+        let mut line = Vec::new();
+        let n = match reader.read_until(b'\n', &mut line) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = sender.send(Err(EmbeddedError::Input { path: name.to_string(), reason: e.to_string() }));
+                return;
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        progress.inc(n as u64);
+        while line.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+            line.pop();
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        batch.push((line_no, line));
+        if batch.len() == batch_lines {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_lines));
+            if sender.send(Ok(parse_batch(full))).is_err() {
+                // The consumer stopped (it failed): nothing more to do.
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = sender.send(Ok(parse_batch(batch)));
+    }
+    progress.finish();
 }

@@ -2,7 +2,9 @@
 //! a projection while the live slot keeps answering, then swapping in one transaction.
 
 use mailshot_projections::{Projection, ProjectionWriter};
-use mailshot_replay::{Digest, fold_record};
+use mailshot_domain::parse_input;
+use mailshot_processors::{RecordView, fold};
+use mailshot_replay::Digest;
 use serde::Serialize;
 
 use super::{EmbeddedError, FOLD_BATCH, Writer, catch_up};
@@ -25,47 +27,95 @@ pub fn rebuild(writer: &Writer, projections: &[Projection]) -> Result<u64, Embed
     Ok(folded)
 }
 
+/// A parsed log record on its way from the reading thread to the folding one.
+struct Parsed {
+    offset: u64,
+    identities: Vec<mailshot_domain::FactId>,
+    input: mailshot_domain::Input<'static>,
+}
+
 /// Folds the whole log, parsing each record once, into the spare slots of `projections`.
-fn fold_all_into_spare(
-    writer: &Writer,
-    projections: &[Projection],
-    label: &str,
-) -> Result<u64, EmbeddedError> {
+/// One thread reads and parses the next batch while this one folds and commits.
+fn fold_all_into_spare(writer: &Writer, projections: &[Projection], label: &str) -> Result<u64, EmbeddedError> {
     let (log, store) = (&writer.log, &writer.store);
     let end = log.end_offset()?;
     let names: Vec<_> = projections.iter().map(|p| p.name()).collect();
-    let mut progress = Progress::new(
-        &format!("{label} {}", names.join(", ")),
-        Some(end),
-        "records",
-    );
-    let mut records = log.read_from(0)?;
+    let mut progress = Progress::new(&format!("{label} {}", names.join(", ")), Some(end), "records");
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Parsed>, EmbeddedError>>(2);
     let mut folded = 0;
-    loop {
-        let mut batch = store.begin_rebuild(projections)?;
-        let mut n = 0;
-        for record in records.by_ref() {
-            let record = record?;
-            fold_record(&record, projections, &mut batch)
-                .map_err(|e| EmbeddedError::Fold(e.to_string()))?;
-            n += 1;
-            if n == FOLD_BATCH {
-                break;
-            }
+    std::thread::scope(|scope| -> Result<(), EmbeddedError> {
+        scope.spawn(move || read_and_parse(log, sender));
+        let mut last_batch = 0;
+        for parsed in receiver {
+            let parsed = parsed?;
+            last_batch = parsed.len();
+            fold_batch(store, projections, parsed, &mut folded)?;
+            progress.inc(last_batch as u64);
         }
-        // Every batch (even an empty log's only one) records the checkpoint and version.
-        for &p in projections {
-            batch.set_checkpoint(p, folded + n as u64)?;
+        if last_batch == 0 || last_batch == FOLD_BATCH {
+            // An empty log, or one ending on a batch boundary: still record the checkpoint and
+            // version of every slot.
+            fold_batch(store, projections, Vec::new(), &mut folded)?;
         }
-        batch.commit()?;
-        progress.inc(n as u64);
-        folded += n as u64;
-        if n < FOLD_BATCH {
-            break;
-        }
-    }
+        Ok(())
+    })?;
     progress.finish();
     Ok(folded)
+}
+
+fn fold_batch(
+    store: &crate::store::LmdbStore,
+    projections: &[Projection],
+    batch: Vec<Parsed>,
+    folded: &mut u64,
+) -> Result<(), EmbeddedError> {
+    let mut writer = store.begin_rebuild(projections)?;
+    let n = batch.len() as u64;
+    for record in batch {
+        let view = RecordView { offset: record.offset, input: record.input, new_ids: &record.identities };
+        for &p in projections {
+            fold(p, &view, &mut writer)?;
+        }
+    }
+    *folded += n;
+    for &p in projections {
+        writer.set_checkpoint(p, *folded)?;
+    }
+    writer.commit()?;
+    Ok(())
+}
+
+/// The reading thread: log records, parsed, in batches of [`FOLD_BATCH`].
+fn read_and_parse(log: &crate::log::SegmentLog, sender: std::sync::mpsc::SyncSender<Result<Vec<Parsed>, EmbeddedError>>) {
+    let records = match log.read_from(0) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = sender.send(Err(e.into()));
+            return;
+        }
+    };
+    let mut batch = Vec::with_capacity(FOLD_BATCH);
+    for record in records {
+        let parsed = record.map_err(EmbeddedError::from).and_then(|record| {
+            let input = parse_input(&record.raw)
+                .map_err(|e| EmbeddedError::Fold(format!("log record {} does not parse: {e}", record.offset)))?
+                .into_owned();
+            Ok(Parsed { offset: record.offset, identities: record.identities, input })
+        });
+        match parsed {
+            Ok(p) => batch.push(p),
+            Err(e) => {
+                let _ = sender.send(Err(e));
+                return;
+            }
+        }
+        if batch.len() == FOLD_BATCH && sender.send(Ok(std::mem::take(&mut batch))).is_err() {
+            return;
+        }
+    }
+    if !batch.is_empty() {
+        let _ = sender.send(Ok(batch));
+    }
 }
 
 /// The outcome of `verify` for one projection.
