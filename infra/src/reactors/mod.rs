@@ -3,7 +3,8 @@
 //!
 //! - [`Effects`]: what a reactor can do to the world (start/stop a Step Functions execution,
 //!   send an email), with two implementations: [`OutboxEffects`] for the embedded runtime
-//!   (`.eml` files in `<data dir>/outbox/`, sequence starts recorded only).
+//!   (`.eml` files in `<data dir>/outbox/`, sequence starts recorded only) and [`AwsEffects`]
+//!   (SESv2 `SendEmail`, Step Functions `StartExecution`/`StopExecution`).
 //! - [`ReactorRunner`]: runs the reactors over the live tail of the embedded log, after each
 //!   ingest batch commits, from a checkpoint kept in the store's meta table.
 //! - [`load`]: `mailshot.toml` from a file, templates from the directory next to it, the
@@ -27,10 +28,12 @@
 //!      rewrites the same file name instead, which is idempotent.
 //! 3. Replay, rebuild and verify never run reactors: they take no runner.
 
+mod aws;
 mod effects;
 mod load;
 mod runner;
 
+pub use aws::AwsEffects;
 pub use effects::{EffectError, Effects, OutboxEffects, local_execution_arn, outbox_dir};
 pub use load::{FileTemplates, LoadError, Loaded, env_secret, load, load_parts, load_with_secret};
 pub use runner::{CHECKPOINT_KEY, ReactorRunner, RunnerStats, outcome_event_id};
