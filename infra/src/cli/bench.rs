@@ -58,7 +58,11 @@ impl AnonPeak {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
         });
-        AnonPeak { stop, peak_kb, thread: Some(thread) }
+        AnonPeak {
+            stop,
+            peak_kb,
+            thread: Some(thread),
+        }
     }
 
     fn peak_mb(&mut self) -> f64 {

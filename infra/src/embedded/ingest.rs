@@ -111,17 +111,22 @@ impl Writer {
             let (reader, size): (Box<dyn Read + Send>, Option<u64>) = match source {
                 LineSource::Stdin => (Box::new(std::io::stdin()), None),
                 LineSource::File(path) => {
-                    let file = File::open(path)
-                        .map_err(|e| EmbeddedError::Input { path: name.clone(), reason: e.to_string() })?;
+                    let file = File::open(path).map_err(|e| EmbeddedError::Input {
+                        path: name.clone(),
+                        reason: e.to_string(),
+                    })?;
                     let size = file.metadata().ok().map(|m| m.len());
                     (Box::new(file), size)
                 }
             };
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<ParsedBatch, EmbeddedError>>(2);
+            let (sender, receiver) =
+                std::sync::mpsc::sync_channel::<Result<ParsedBatch, EmbeddedError>>(2);
             let batch_lines = batch_lines();
             std::thread::scope(|scope| -> Result<(), EmbeddedError> {
                 let producer_name = name.clone();
-                scope.spawn(move || read_and_parse(reader, size, &producer_name, batch_lines, sender));
+                scope.spawn(move || {
+                    read_and_parse(reader, size, &producer_name, batch_lines, sender)
+                });
                 for parsed in receiver {
                     let s = self.ingest_parsed(&name, parsed?, &mut on_reject)?;
                     self.run_reactors()?;
@@ -136,11 +141,21 @@ impl Writer {
 
     /// Appends inputs that mailshot itself produced (admin commands, reactor outcomes).
     pub fn ingest_raw(&mut self, lines: &[String]) -> Result<IngestSummary, EmbeddedError> {
-        let batch = parse_batch(lines.iter().enumerate().map(|(i, l)| (i as u64 + 1, l.as_bytes().to_vec())).collect());
+        let batch = parse_batch(
+            lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i as u64 + 1, l.as_bytes().to_vec()))
+                .collect(),
+        );
         let mut rejected = Vec::new();
-        let s = self.ingest_parsed("mailshot", batch, &mut |r: &Rejection| rejected.push(r.reason.clone()))?;
+        let s = self.ingest_parsed("mailshot", batch, &mut |r: &Rejection| {
+            rejected.push(r.reason.clone())
+        })?;
         if let Some(reason) = rejected.first() {
-            return Err(EmbeddedError::Fold(format!("internal input rejected: {reason}")));
+            return Err(EmbeddedError::Fold(format!(
+                "internal input rejected: {reason}"
+            )));
         }
         Ok(s)
     }
@@ -184,7 +199,11 @@ impl Writer {
                             reason: reason.clone(),
                             input: line.text.clone().unwrap_or_default(),
                         });
-                        rejections.push(Rejection { source: source.to_string(), line: line.line_no, reason });
+                        rejections.push(Rejection {
+                            source: source.to_string(),
+                            line: line.line_no,
+                            reason,
+                        });
                     }
                 }
             }
@@ -249,9 +268,19 @@ fn parse_batch(lines: Vec<(u64, Vec<u8>)>) -> ParsedBatch {
     let lines = lines
         .into_iter()
         .map(|(line_no, bytes)| {
-            let results: Vec<_> = parse_line(&bytes).into_iter().map(|r| r.map(Input::into_owned)).collect();
-            let text = results.iter().any(Result::is_err).then(|| String::from_utf8_lossy(&bytes).into_owned());
-            ParsedLine { line_no, results, text }
+            let results: Vec<_> = parse_line(&bytes)
+                .into_iter()
+                .map(|r| r.map(Input::into_owned))
+                .collect();
+            let text = results
+                .iter()
+                .any(Result::is_err)
+                .then(|| String::from_utf8_lossy(&bytes).into_owned());
+            ParsedLine {
+                line_no,
+                results,
+                text,
+            }
         })
         .collect();
     ParsedBatch { lines }
@@ -274,7 +303,10 @@ fn read_and_parse(
         let n = match reader.read_until(b'\n', &mut line) {
             Ok(n) => n,
             Err(e) => {
-                let _ = sender.send(Err(EmbeddedError::Input { path: name.to_string(), reason: e.to_string() }));
+                let _ = sender.send(Err(EmbeddedError::Input {
+                    path: name.to_string(),
+                    reason: e.to_string(),
+                }));
                 return;
             }
         };

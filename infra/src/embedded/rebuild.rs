@@ -1,9 +1,9 @@
 //! Rebuilds (`replay`), backfills and `verify`: folding the whole log into the spare slot of
 //! a projection while the live slot keeps answering, then swapping in one transaction.
 
-use mailshot_projections::{Projection, ProjectionWriter};
 use mailshot_domain::parse_input;
 use mailshot_processors::{RecordView, fold};
+use mailshot_projections::{Projection, ProjectionWriter};
 use mailshot_replay::Digest;
 use serde::Serialize;
 
@@ -36,11 +36,19 @@ struct Parsed {
 
 /// Folds the whole log, parsing each record once, into the spare slots of `projections`.
 /// One thread reads and parses the next batch while this one folds and commits.
-fn fold_all_into_spare(writer: &Writer, projections: &[Projection], label: &str) -> Result<u64, EmbeddedError> {
+fn fold_all_into_spare(
+    writer: &Writer,
+    projections: &[Projection],
+    label: &str,
+) -> Result<u64, EmbeddedError> {
     let (log, store) = (&writer.log, &writer.store);
     let end = log.end_offset()?;
     let names: Vec<_> = projections.iter().map(|p| p.name()).collect();
-    let mut progress = Progress::new(&format!("{label} {}", names.join(", ")), Some(end), "records");
+    let mut progress = Progress::new(
+        &format!("{label} {}", names.join(", ")),
+        Some(end),
+        "records",
+    );
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Parsed>, EmbeddedError>>(2);
     let mut folded = 0;
     std::thread::scope(|scope| -> Result<(), EmbeddedError> {
@@ -72,7 +80,11 @@ fn fold_batch(
     let mut writer = store.begin_rebuild(projections)?;
     let n = batch.len() as u64;
     for record in batch {
-        let view = RecordView { offset: record.offset, input: record.input, new_ids: &record.identities };
+        let view = RecordView {
+            offset: record.offset,
+            input: record.input,
+            new_ids: &record.identities,
+        };
         for &p in projections {
             fold(p, &view, &mut writer)?;
         }
@@ -86,7 +98,10 @@ fn fold_batch(
 }
 
 /// The reading thread: log records, parsed, in batches of [`FOLD_BATCH`].
-fn read_and_parse(log: &crate::log::SegmentLog, sender: std::sync::mpsc::SyncSender<Result<Vec<Parsed>, EmbeddedError>>) {
+fn read_and_parse(
+    log: &crate::log::SegmentLog,
+    sender: std::sync::mpsc::SyncSender<Result<Vec<Parsed>, EmbeddedError>>,
+) {
     let records = match log.read_from(0) {
         Ok(r) => r,
         Err(e) => {
@@ -98,9 +113,15 @@ fn read_and_parse(log: &crate::log::SegmentLog, sender: std::sync::mpsc::SyncSen
     for record in records {
         let parsed = record.map_err(EmbeddedError::from).and_then(|record| {
             let input = parse_input(&record.raw)
-                .map_err(|e| EmbeddedError::Fold(format!("log record {} does not parse: {e}", record.offset)))?
+                .map_err(|e| {
+                    EmbeddedError::Fold(format!("log record {} does not parse: {e}", record.offset))
+                })?
                 .into_owned();
-            Ok(Parsed { offset: record.offset, identities: record.identities, input })
+            Ok(Parsed {
+                offset: record.offset,
+                identities: record.identities,
+                input,
+            })
         });
         match parsed {
             Ok(p) => batch.push(p),
