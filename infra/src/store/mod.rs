@@ -141,8 +141,7 @@ impl LmdbStore {
         // SAFETY (open): heed requires that the same environment is not opened twice in one
         // process and that the file is not modified by other means: each process opens a data
         // dir's store once.
-        let env = unsafe { options.open(&path) }
-        .map_err(lmdb)?;
+        let env = unsafe { options.open(&path) }.map_err(lmdb)?;
         let mut wtxn = env.write_txn().map_err(lmdb)?;
         let meta = env.create_database(&mut wtxn, Some("meta")).map_err(lmdb)?;
         let ids = env.create_database(&mut wtxn, Some("ids")).map_err(lmdb)?;
