@@ -1,6 +1,7 @@
 //! The command line (DESIGN §5): every query command prints exactly the contract's JSON under
 //! `--json`, and a readable table without it.
 
+mod aws;
 mod bench;
 mod demo;
 mod query;
@@ -15,6 +16,7 @@ use mailshot_domain::workload::{Generator, WorkloadConfig};
 use mailshot_projections::Projection;
 use serde_json::json;
 
+pub use self::aws::Backend;
 use crate::embedded::{LineSource, Writer, rebuild, verify};
 
 /// mailshot: the event-sourced engagement log of an email-sequence system.
@@ -27,6 +29,12 @@ pub struct Cli {
     /// The reactors' configuration (default: ./mailshot.toml if it exists, else no reactors).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The runtime: `embedded` (the data dir) or `aws` (Kinesis + DynamoDB; docs/aws.md).
+    #[arg(long, global = true, value_enum, default_value_t = Backend::Embedded)]
+    pub backend: Backend,
+    /// Prefix of the AWS stream and table names (else $MAILSHOT_AWS_PREFIX, else `mailshot`).
+    #[arg(long, global = true)]
+    pub aws_prefix: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -38,6 +46,18 @@ pub enum Command {
     Ingest {
         #[arg(required = true)]
         files: Vec<String>,
+    },
+    /// AWS only: create the stream, tables and indexes if absent (idempotent).
+    Init {
+        /// Shards of a new stream.
+        #[arg(long, default_value_t = 1)]
+        shards: i32,
+    },
+    /// AWS only: drain the stream through the processor, as the Lambda would.
+    Process {
+        /// Keep polling for new records.
+        #[arg(long)]
+        follow: bool,
     },
     /// Delivery stats over a date range and scope.
     Stats {
@@ -156,6 +176,9 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if cli.backend == Backend::Aws {
+        return aws::run(cli);
+    }
     let data = cli.data;
     let config = cli.config;
     match cli.command {
@@ -291,6 +314,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Mcp => crate::mcp::serve(&data),
+        Command::Init { .. } | Command::Process { .. } => {
+            anyhow::bail!(
+                "init and process are for --backend aws (the embedded runtime folds on ingest)"
+            )
+        }
         Command::Demo { inputs } => demo::run(&data, inputs, config.as_deref()),
         Command::Bench { inputs, seed, json } => bench::run(inputs, seed, json),
     }

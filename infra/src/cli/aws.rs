@@ -1,0 +1,216 @@
+//! `mailshot --backend aws …`: the command-line contract of DESIGN §5 against AWS, with the
+//! same JSON as the embedded runtime, plus `init` and `process`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use mailshot_domain::{SystemAction, SystemEvent, normalise_email};
+use mailshot_projections::ProjectionReader;
+use mailshot_projections::query::QueryError;
+use serde_json::{Value, json};
+
+use super::{Cli, Command, render};
+use crate::aws::kinesis::Outgoing;
+use crate::aws::processor::{Processor, replay};
+use crate::aws::queries::run_query;
+use crate::aws::store::DynamoReader;
+use crate::aws::{Aws, Names};
+use crate::embedded::LineSource;
+use crate::queries::now;
+
+/// Which runtime the CLI drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Backend {
+    /// A local data dir (segment log + LMDB).
+    #[default]
+    Embedded,
+    /// Kinesis + DynamoDB, configured by the standard AWS settings and `--aws-prefix`.
+    Aws,
+}
+
+fn print_query(aws: &Aws, tool: &str, args: Value, json: bool) -> anyhow::Result<ExitCode> {
+    match run_query(aws, tool, &args, now()) {
+        Ok(answer) => {
+            if json {
+                println!("{}", serde_json::to_string(&answer)?);
+            } else {
+                print!("{}", render::human(tool, &answer));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ (QueryError::InvalidArgument { .. } | QueryError::NotFound(_))) => {
+            eprintln!("mailshot: {e}");
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs one command against AWS.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime for the AWS SDK")?;
+    let names = Names::resolve(cli.aws_prefix.as_deref());
+    let aws = runtime.block_on(Aws::connect(names));
+    match cli.command {
+        Command::Init { shards } => {
+            let report = aws.init(shards)?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest { files } => {
+            let sources: Vec<LineSource> = files.iter().map(|f| LineSource::parse(f)).collect();
+            aws.live_tables()?;
+            let summary = crate::aws::ingest::ingest_sources(&aws, &sources, &mut |r| {
+                eprintln!("{}:{}: rejected: {}", r.source, r.line, r.reason)
+            })?;
+            println!("{}", serde_json::to_string(&summary)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Process { follow } => {
+            let mut processor = Processor::new(&aws);
+            let mut progress = crate::progress::Progress::new("processing", None, "records");
+            let mut last = 0;
+            loop {
+                let summary = aws.drain(&mut processor, |t| {
+                    progress.inc(t.records - last);
+                    last = t.records;
+                })?;
+                if !follow {
+                    progress.finish();
+                    println!("{}", serde_json::to_string(&summary)?);
+                    return Ok(ExitCode::SUCCESS);
+                }
+                last = 0;
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+        Command::Stats {
+            from,
+            to,
+            template,
+            sequence,
+            json,
+        } => print_query(
+            &aws,
+            "get_delivery_stats",
+            json!({"startDate": from, "endDate": to, "templateKey": template, "sequenceId": sequence}),
+            json,
+        ),
+        Command::Events {
+            kind,
+            key,
+            event_type,
+            from,
+            to,
+            limit,
+            next,
+            json,
+        } => {
+            let (tool, arg) = match kind.as_str() {
+                "subscriber" => ("get_subscriber_events", "email"),
+                "template" => ("get_template_events", "templateKey"),
+                "sequence" => ("get_sequence_events", "sequenceId"),
+                other => anyhow::bail!(
+                    "events: unknown kind {other:?}: expected subscriber, template or sequence"
+                ),
+            };
+            let mut args = json!({"eventType": event_type, "startDate": from, "endDate": to,
+                                  "limit": limit, "nextToken": next});
+            args[arg] = json!(key);
+            print_query(&aws, tool, args, json)
+        }
+        Command::Subscriber { email, json } => {
+            print_query(&aws, "get_subscriber", json!({"email": email}), json)
+        }
+        Command::Trace { email, json } => {
+            print_query(&aws, "trace_subscriber", json!({"email": email}), json)
+        }
+        Command::Suppressed { limit, next, json } => print_query(
+            &aws,
+            "list_suppressed",
+            json!({"limit": limit, "nextToken": next}),
+            json,
+        ),
+        Command::Links {
+            template,
+            from,
+            to,
+            json,
+        } => print_query(
+            &aws,
+            "get_link_stats",
+            json!({"templateKey": template, "startDate": from, "endDate": to}),
+            json,
+        ),
+        Command::Unsuppress { email, reason } => unsuppress(&aws, &email, &reason),
+        Command::Replay { projection } => {
+            if projection.is_some() {
+                anyhow::bail!(
+                    "replay --projection: on AWS, replay rebuilds every projection into a new table generation"
+                );
+            }
+            let started = std::time::Instant::now();
+            let report = replay(&aws)?;
+            eprintln!(
+                "replayed {} records into generation {} in {:.1}s (generation {} left in place)",
+                report.records,
+                report.generation,
+                started.elapsed().as_secs_f64(),
+                report.previous_generation
+            );
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        other => anyhow::bail!(
+            "{} is not available with --backend aws",
+            format!("{other:?}")
+                .split([' ', '{', '('])
+                .next()
+                .unwrap_or("this command")
+                .to_lowercase()
+        ),
+    }
+}
+
+/// `unsuppress EMAIL --reason TEXT` on AWS: puts `suppression.removed` to the stream; it takes
+/// effect when processed.
+fn unsuppress(aws: &Aws, email: &str, reason: &str) -> anyhow::Result<ExitCode> {
+    let Some(email) = normalise_email(email) else {
+        eprintln!("mailshot: invalid argument `email`: {email:?} is not an email address");
+        return Ok(ExitCode::from(1));
+    };
+    if reason.trim().is_empty() {
+        eprintln!("mailshot: invalid argument `reason`: must not be empty");
+        return Ok(ExitCode::from(1));
+    }
+    let reader = DynamoReader::new(aws, aws.live_tables()?);
+    if reader
+        .subscriber(&email)?
+        .and_then(|s| s.suppression())
+        .is_none()
+    {
+        eprintln!("mailshot: {email} is not suppressed");
+        return Ok(ExitCode::from(1));
+    }
+    let event = SystemEvent::new(
+        super::query::new_event_id(&email),
+        now(),
+        email.clone(),
+        SystemAction::SuppressionRemoved {
+            reason: reason.to_string(),
+        },
+    );
+    aws.put_records(&[Outgoing {
+        partition_key: email.clone(),
+        data: event.to_json(),
+    }])?;
+    println!(
+        "{}",
+        json!({"email": email, "unsuppressed": true, "eventId": event.event_id})
+    );
+    Ok(ExitCode::SUCCESS)
+}
