@@ -34,6 +34,11 @@
 //!    several transactions over disjoint subsets of its identities (the fold applies only the
 //!    facts listed as new); each subset is exactly-once by its own markers, and the archive
 //!    item goes with the first.
+//!    Consecutive new records of a batch are committed together, as many per transaction as
+//!    fit in 100 items: their rollup and links `ADD`s and subscriber rows merge (one write per
+//!    row for the whole run), and every record's archive item and markers are conditions of
+//!    that one transaction, so the run is exactly-once as a whole; a rejected run is retried
+//!    one record at a time.
 //! 5. A rejected transaction (a duplicate, or a concurrent writer changed a row we read) is
 //!    retried from 1 with fresh reads: the identities committed meanwhile drop out.
 //!

@@ -38,6 +38,10 @@ pub struct ProcessSummary {
     pub dead_lettered: u64,
     /// Records reported back as batch item failures (to be redelivered).
     pub failed: u64,
+    /// `TransactWriteItems` calls that committed.
+    pub transactions: u64,
+    /// Items written by those transactions (each costs 2 write units per KB on AWS).
+    pub item_writes: u64,
 }
 
 impl ProcessSummary {
@@ -48,6 +52,8 @@ impl ProcessSummary {
         self.duplicates += other.duplicates;
         self.dead_lettered += other.dead_lettered;
         self.failed += other.failed;
+        self.transactions += other.transactions;
+        self.item_writes += other.item_writes;
     }
 }
 
@@ -91,6 +97,8 @@ pub struct Processor {
     aws: Aws,
     cache: RowCache,
     fail_before: Option<String>,
+    /// Committed transactions and their items, since the last `process` call.
+    committed: (u64, u64),
 }
 
 impl Processor {
@@ -100,6 +108,7 @@ impl Processor {
             aws: aws.clone(),
             cache: RowCache::default(),
             fail_before: None,
+            committed: (0, 0),
         }
     }
 
@@ -139,6 +148,9 @@ impl Processor {
             response.add_failure(records[index].sequence_number.clone());
             summary.failed += 1;
         }
+        let (transactions, items) = std::mem::take(&mut self.committed);
+        summary.transactions = transactions;
+        summary.item_writes = items;
         (response, summary)
     }
 
@@ -434,10 +446,11 @@ impl Processor {
         Ok(())
     }
 
-    fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), AwsError> {
+    fn transact(&mut self, items: Vec<TransactWriteItem>) -> Result<(), AwsError> {
         if items.is_empty() {
             return Ok(());
         }
+        let count = items.len() as u64;
         match self.aws.block(
             self.aws
                 .ddb
@@ -445,7 +458,11 @@ impl Processor {
                 .set_transact_items(Some(items))
                 .send(),
         ) {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.committed.0 += 1;
+                self.committed.1 += count;
+                Ok(())
+            }
             Err(e)
                 if e.as_service_error().is_some_and(|s| {
                     s.is_transaction_canceled_exception()
