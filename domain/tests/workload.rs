@@ -739,25 +739,3 @@ fn truth_is_self_consistent_and_realistic() {
             .all(|e| normalise_email(e).as_deref() == Some(e.as_str()))
     );
 }
-
-/// `cargo test --release -p mailshot-domain --test workload generation_speed -- --ignored --nocapture`
-#[test]
-#[ignore = "a measurement, run in release"]
-fn generation_speed() {
-    let n = 1_000_000;
-    let started = std::time::Instant::now();
-    let mut bytes = 0usize;
-    let mut g = Generator::new(WorkloadConfig::new(n, 42));
-    for line in g.by_ref() {
-        bytes += line.len() + 1;
-    }
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "{n} lines, {:.0} MB in {secs:.2} s: {:.0} lines/s, {:.0} MB/s, backlog {}",
-        bytes as f64 / 1e6,
-        n as f64 / secs,
-        bytes as f64 / 1e6 / secs,
-        g.backlog()
-    );
-    assert_eq!(g.truth().lines, n);
-}
