@@ -2,7 +2,7 @@
 //! earliest engagement of each (message, recipient).
 
 use mailshot_domain::{EngagementFact, EventType};
-use mailshot_projections::rollups::{Counts, RollupKey, Scope, UNIQUE_CLICK, UNIQUE_OPEN};
+use mailshot_projections::rollups::{Counts, UNIQUE_CLICK, UNIQUE_OPEN};
 use mailshot_projections::{EngagementKey, EngagementKind, FirstEngagement, ProjectionWriter};
 
 use crate::RecordView;
@@ -87,11 +87,5 @@ fn add<W: ProjectionWriter>(
     slot: usize,
     delta: i64,
 ) -> Result<(), W::Error> {
-    let counts = Counts::one(slot, delta);
-    for scope in Scope::of_fact(template_key, sequence_id) {
-        for key in RollupKey::for_day(&scope, day) {
-            w.add_counts(&key, &counts)?;
-        }
-    }
-    Ok(())
+    w.add_fact_counts(template_key, sequence_id, day, &Counts::one(slot, delta))
 }

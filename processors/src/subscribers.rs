@@ -18,6 +18,16 @@ pub(crate) fn fold<W: ProjectionWriter>(
         InputBody::Ses(_) => {
             let mut touched = BTreeSet::new();
             for fact in record.new_facts() {
+                let unsubscribes = fact.event_type == EventType::Subscription
+                    && fact.unsubscribe_all == Some(true);
+                // Most facts (deliveries, opens, clicks) change nothing on a known subscriber:
+                // only note the record in the audit trail.
+                if !fact.suppresses() && !unsubscribes && w.has_subscriber(&fact.email)? {
+                    if touched.insert(fact.email.clone()) {
+                        w.add_history(&fact.email, record.offset)?;
+                    }
+                    continue;
+                }
                 let mut sub = load(w, &fact.email)?;
                 let before = sub.clone();
                 if fact.suppresses() {
@@ -38,8 +48,7 @@ pub(crate) fn fold<W: ProjectionWriter>(
                         sub.suppression_causes.insert(at, cause);
                     }
                 }
-                if fact.event_type == EventType::Subscription && fact.unsubscribe_all == Some(true)
-                {
+                if unsubscribes {
                     unsubscribe(
                         &mut sub,
                         fact.timestamp,

@@ -41,7 +41,8 @@ impl Projection {
     /// changes: a store holding another version is rebuilt from the log on open.
     pub fn version(self) -> u32 {
         match self {
-            Projection::Events => 1,
+            // 2: rows stored in a compact binary layout.
+            Projection::Events => 2,
             Projection::Subscribers => 1,
             Projection::Rollups => 1,
             Projection::Links => 1,

@@ -1,8 +1,8 @@
 //! The store traits: what the processors write through and what the queries read through.
 //! The embedded LMDB store and the DynamoDB store implement both.
 
-use mailshot_domain::Timestamp;
 use mailshot_domain::log::Offset;
+use mailshot_domain::{Day, Timestamp};
 
 use crate::rollups::{Counts, Level, RollupKey, Scope};
 use crate::{EventKey, EventRow, Partition, Projection, Subscriber};
@@ -63,6 +63,24 @@ pub trait ProjectionWriter {
     /// Adds `deltas` to a rollup row.
     fn add_counts(&mut self, key: &RollupKey, deltas: &Counts) -> Result<(), Self::Error>;
 
+    /// Adds `deltas` to every rollup row that a fact of this template and sequence on `day`
+    /// counts in: each [`Scope::of_fact`] at each level. Stores may gather these per batch
+    /// (many facts share a template, sequence and day); the default adds to each row.
+    fn add_fact_counts(
+        &mut self,
+        template_key: &str,
+        sequence_id: &str,
+        day: Day,
+        deltas: &Counts,
+    ) -> Result<(), Self::Error> {
+        for scope in Scope::of_fact(template_key, sequence_id) {
+            for key in RollupKey::for_day(&scope, day) {
+                self.add_counts(&key, deltas)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The earliest engagement recorded for `key`.
     fn first_engagement(
         &mut self,
@@ -78,6 +96,11 @@ pub trait ProjectionWriter {
 
     /// A subscriber row.
     fn subscriber(&mut self, email: &str) -> Result<Option<Subscriber>, Self::Error>;
+
+    /// True when a subscriber row exists for `email` (cheaper than reading it).
+    fn has_subscriber(&mut self, email: &str) -> Result<bool, Self::Error> {
+        Ok(self.subscriber(email)?.is_some())
+    }
 
     /// Stores a subscriber row and keeps the suppressed-subscribers index in step.
     fn put_subscriber(&mut self, subscriber: &Subscriber) -> Result<(), Self::Error>;

@@ -266,3 +266,73 @@ fn a_second_writer_is_refused_at_once() {
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(summary["accepted"].as_u64().unwrap() > 0, "{summary}");
 }
+
+/// A machine crash while store commits were not yet flushed: the store may be torn, so the
+/// next open rebuilds it from the log (the marker file names the boot that left it).
+#[test]
+fn a_store_left_unflushed_by_a_machine_crash_is_rebuilt_from_the_log() {
+    let (lines, truth) = generate(3_000, 47);
+    let files = tempfile::tempdir().unwrap();
+    let input = files.path().join("in.ndjson");
+    write_lines(&input, &lines);
+    let data = tempfile::tempdir().unwrap();
+    cli_json(data.path(), &["ingest", input.to_str().unwrap()]);
+    let before = cli_json(data.path(), &["stats", "--json"]);
+    let suppressed_before = cli_json(data.path(), &["suppressed", "--limit", "1000", "--json"]);
+    let store = data.path().join("store");
+    assert!(
+        !store.join("unsynced").exists(),
+        "a finished ingest leaves the store flushed"
+    );
+
+    // Simulate the crash: a marker from another boot, and pages of the store overwritten.
+    std::fs::write(
+        store.join("unsynced"),
+        "00000000-0000-0000-0000-another-boot",
+    )
+    .unwrap();
+    // (The map file is sparse and as long as the map: overwrite its first used megabytes.)
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(store.join("data.mdb"))
+        .unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &vec![0xA5; 4 << 20], 8192).unwrap();
+    drop(file);
+
+    // A query (reader) triggers the rebuild and answers as before.
+    let out = run_cli(data.path(), &["stats", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rebuilding the store from the log"),
+        "stderr: {stderr}"
+    );
+    let after: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(after, before);
+    assert_eq!(
+        cli_json(data.path(), &["suppressed", "--limit", "1000", "--json"]),
+        suppressed_before
+    );
+    assert_eq!(
+        suppressed_before["items"].as_array().unwrap().len(),
+        truth.suppressed.len()
+    );
+    assert!(!store.join("unsynced").exists());
+    let out = run_cli(data.path(), &["verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And the dedup index came back with it: a re-ingest appends nothing.
+    let again = cli_json(data.path(), &["ingest", input.to_str().unwrap()]);
+    assert_eq!(again["accepted"], 0);
+    assert_eq!(
+        again["duplicates"].as_u64(),
+        Some(truth.accepted + truth.duplicates)
+    );
+}

@@ -219,14 +219,16 @@ fn verify_names_a_corrupted_events_row() {
     let (dir, events, _) = ingested_data_dir(2_000, 37);
     let (table, key, value) = events.iter().find(|(t, _, _)| *t == "events").unwrap();
     assert_eq!(*table, "events");
-    let text = String::from_utf8(value.clone())
-        .unwrap()
-        .replace("\"eventType\":\"", "\"eventType\":\"x");
+    // Rows are binary (ttl, presence bits, then length-prefixed strings): byte 11 is the first
+    // byte of the template key; flipping its low bit keeps it ASCII but changes the row.
+    let mut bad = value.clone();
+    assert!(bad[11].is_ascii_alphanumeric(), "{bad:?}");
+    bad[11] ^= 1;
     {
         let writer = Writer::open(dir.path()).unwrap();
         writer
             .store
-            .corrupt_row_for_tests(Table::Events, key, text.as_bytes())
+            .corrupt_row_for_tests(Table::Events, key, &bad)
             .unwrap();
     }
     let out = run_cli(dir.path(), &["verify"]);

@@ -81,7 +81,8 @@ fn dir_size(path: &std::path::Path) -> u64 {
         for e in entries.flatten() {
             match e.metadata() {
                 Ok(m) if m.is_dir() => total += dir_size(&e.path()),
-                Ok(m) => total += m.len(),
+                // Allocated blocks, not the apparent length: LMDB's map file is sparse.
+                Ok(m) => total += std::os::unix::fs::MetadataExt::blocks(&m) * 512,
                 Err(_) => {}
             }
         }
@@ -178,6 +179,15 @@ pub fn run(inputs: u64, seed: u64, as_json: bool) -> anyhow::Result<ExitCode> {
         std::hint::black_box(answer);
     }
     let data_bytes = dir_size(&data);
+    for t in writer.store.table_stats()? {
+        eprintln!(
+            "bench: table {:<18} {:>10} rows {:>8.1} MB {:>6.0} B/input",
+            t.name,
+            t.rows,
+            t.bytes as f64 / 1048576.0,
+            t.bytes as f64 / summary.inputs.max(1) as f64
+        );
+    }
 
     eprintln!("bench: replaying every projection");
     let t = Instant::now();

@@ -136,6 +136,7 @@ impl Writer {
                 Ok(())
             })?;
         }
+        self.store.sync()?;
         Ok(total)
     }
 
@@ -218,35 +219,57 @@ impl Writer {
             return Ok(summary);
         }
         let ingest_time = now();
+        // The raw text moves into the log record: the folds read only the parsed input.
         let records: Vec<NewRecord> = accepted
-            .iter()
+            .iter_mut()
             .map(|(input, ids)| NewRecord {
                 ingest_time,
                 identities: ids.clone(),
-                raw: input.raw.to_string(),
+                raw: std::mem::take(&mut input.raw).into_owned(),
             })
             .collect();
-        // The log first (fsync): from here the batch is the truth; the store below is
-        // derived and, if we crash before its commit, is caught up from the log on restart.
-        let first = self.log.append(&records)?;
+        // The log append (write + fdatasync) runs on its own thread while this one folds the
+        // same records into the store transaction; the store commits only once the log has
+        // acknowledged the batch. From then on the batch is the truth; the store is derived
+        // and, if we crash before its commit, is caught up from the log on restart.
+        let first = self.log.next_offset();
         let next = first + records.len() as u64;
-        for (i, (input, ids)) in accepted.into_iter().enumerate() {
-            let offset = first + i as u64;
-            writer.put_ids(&ids, offset)?;
-            let view = RecordView {
-                offset,
-                input,
-                new_ids: &ids,
-            };
-            for p in Projection::ALL {
-                fold(p, &view, &mut writer)?;
+        let log = &mut self.log;
+        std::thread::scope(|scope| -> Result<(), EmbeddedError> {
+            let appended = scope.spawn(move || log.append(&records));
+            let folded = (|| -> Result<(), EmbeddedError> {
+                for (i, (input, ids)) in accepted.into_iter().enumerate() {
+                    let offset = first + i as u64;
+                    writer.put_ids(&ids, offset)?;
+                    let view = RecordView {
+                        offset,
+                        input,
+                        new_ids: &ids,
+                    };
+                    for p in Projection::ALL {
+                        fold(p, &view, &mut writer)?;
+                    }
+                }
+                writer.set_ids_checkpoint(next)?;
+                for p in Projection::ALL {
+                    writer.set_checkpoint(p, next)?;
+                }
+                writer.flush_pending()?;
+                Ok(())
+            })();
+            let appended_at = appended
+                .join()
+                .map_err(|_| EmbeddedError::Fold("the log append thread panicked".into()))??;
+            folded?;
+            if appended_at != first {
+                return Err(EmbeddedError::Fold(format!(
+                    "log appended at offset {appended_at}, folded as {first}"
+                )));
             }
-        }
-        writer.set_ids_checkpoint(next)?;
-        for p in Projection::ALL {
-            writer.set_checkpoint(p, next)?;
-        }
-        writer.commit()?;
+            // Only now, with the batch durable in the log, may its projections commit.
+            writer.commit()?;
+            Ok(())
+        })?;
         Ok(summary)
     }
 }

@@ -57,6 +57,19 @@ impl Writer {
             reason: e.to_string(),
         })?;
         let log = SegmentLog::open(dir, LogOptions::default())?;
+        let store_dir = dir.join("store");
+        if crate::store::needs_rebuild(&store_dir) {
+            // The machine went down with store commits not yet flushed: the store may be torn.
+            // It is derived from the log, so it is rebuilt from it.
+            eprintln!(
+                "{}: the machine stopped before the store was flushed: rebuilding the store from the log",
+                store_dir.display()
+            );
+            std::fs::remove_dir_all(&store_dir).map_err(|e| EmbeddedError::Input {
+                path: store_dir.display().to_string(),
+                reason: format!("removing the unflushed store: {e}"),
+            })?;
+        }
         let store = LmdbStore::open(dir)?;
         let quarantine = Quarantine::open(dir)?;
         let writer = Writer {
@@ -66,26 +79,41 @@ impl Writer {
             quarantine,
             reactor: None,
         };
+        let has_history = writer.log.end_offset()? > 0;
+        let mut stale = Vec::new();
         for p in Projection::ALL {
             let progress = writer.store.progress(p, false)?;
-            let stale = progress.version != Some(p.version());
-            let has_history = writer.log.end_offset()? > 0;
-            if stale && (progress.checkpoint.is_some() || has_history) {
+            if progress.version != Some(p.version())
+                && (progress.checkpoint.is_some() || has_history)
+            {
                 eprintln!(
                     "projection {p}: stored version {:?}, code version {}: rebuilding from the log",
                     progress.version,
                     p.version()
                 );
-                rebuild(&writer, &[p])?;
+                stale.push(p);
             }
         }
+        if !stale.is_empty() {
+            // One pass over the log rebuilds them all.
+            rebuild(&writer, &stale)?;
+        }
         catch_up(&writer.log, &writer.store)?;
+        writer.store.sync()?;
         Ok(writer)
     }
 
     /// The data dir.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Flush what the last commits left in the page cache; an error here only means the
+        // next open after a machine crash rebuilds the store from the log.
+        let _ = self.store.sync();
     }
 }
 
@@ -104,6 +132,15 @@ impl Reader {
                 reason: "no mailshot data here (run `mailshot ingest` or `mailshot demo` first)"
                     .into(),
             });
+        }
+        if crate::store::needs_rebuild(&dir.join("store")) {
+            // Never read a store the machine may have torn: opening the writer rebuilds it
+            // (if another process holds the writer, it did so when it opened).
+            match Writer::open(dir) {
+                Ok(writer) => drop(writer),
+                Err(EmbeddedError::Log(LogError::Locked { .. })) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(Reader {
             log: SegmentLog::open_read_only(dir)?,

@@ -24,6 +24,7 @@ pub fn rebuild(writer: &Writer, projections: &[Projection]) -> Result<u64, Embed
     for &p in projections {
         store.swap_rebuilt(p)?;
     }
+    store.sync()?;
     Ok(folded)
 }
 

@@ -34,14 +34,14 @@ impl LmdbStore {
 
     /// In one durable transaction: sets each `(key, Some(value))`, deletes each `(key, None)`.
     pub fn update_meta(&self, changes: &[(String, Option<u64>)]) -> Result<(), StoreError> {
-        let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let mut txn = self.write_txn()?;
         for (key, value) in changes {
             match value {
                 Some(v) => self.put_meta(&mut txn, key, &v.to_be_bytes())?,
                 None => self.put_meta(&mut txn, key, &[])?,
             }
         }
-        txn.commit().map_err(|e| self.lmdb(e))
+        self.commit(txn)
     }
 
     /// True when the log's dedup index holds `id` (the input carrying it is in the log).

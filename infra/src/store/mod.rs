@@ -7,9 +7,11 @@
 //! process see either the old projection or the new one, never a mix. The `ids` table is the
 //! log's dedup index (fact identity → offset), not a projection.
 
+mod event_codec;
 mod keys;
 mod meta;
 mod reader;
+mod sync;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +22,7 @@ use mailshot_domain::log::Offset;
 use mailshot_projections::Projection;
 
 pub use reader::Snapshot;
+pub use sync::{SYNC_EVERY, needs_rebuild};
 pub use writer::BatchWriter;
 
 /// Errors of the embedded store.
@@ -103,6 +106,15 @@ impl Table {
     }
 }
 
+/// Size of one table ([`LmdbStore::table_stats`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TableStats {
+    pub name: String,
+    pub rows: u64,
+    /// Bytes of the table's pages.
+    pub bytes: u64,
+}
+
 /// Which of the two copies of a projection's tables.
 pub type Slot = usize;
 
@@ -114,6 +126,7 @@ pub struct LmdbStore {
     meta: Db,
     ids: Db,
     tables: [[Db; 10]; 2],
+    sync: std::sync::Arc<sync::SyncState>,
 }
 
 /// 1 TiB of address space: LMDB maps the file but only uses what it writes.
@@ -137,7 +150,10 @@ impl LmdbStore {
         // instead of into heap copies written out at commit: less memory and one copy less.
         // LMDB stays copy-on-write, so a killed writer leaves the last committed state intact;
         // only stray writes through the map could corrupt it, and we never write through it.
-        unsafe { options.flags(heed::EnvFlags::WRITE_MAP) };
+        //
+        // NO_SYNC: commits are flushed in groups, not one by one; see the `sync` module for
+        // why that is safe (the log is the durable truth) and how a machine crash is detected.
+        unsafe { options.flags(heed::EnvFlags::WRITE_MAP | heed::EnvFlags::NO_SYNC) };
         // SAFETY (open): heed requires that the same environment is not opened twice in one
         // process and that the file is not modified by other means: each process opens a data
         // dir's store once.
@@ -155,6 +171,7 @@ impl LmdbStore {
         wtxn.commit().map_err(lmdb)?;
         Ok(LmdbStore {
             env,
+            sync: std::sync::Arc::new(sync::SyncState::new(&path)),
             path,
             meta,
             ids,
@@ -167,6 +184,28 @@ impl LmdbStore {
             path: self.path.clone(),
             source,
         }
+    }
+
+    /// Starts a write transaction (after making sure a crash before the next flush would be
+    /// noticed).
+    pub(crate) fn write_txn(&self) -> Result<RwTxn<'_>, StoreError> {
+        self.sync.before_commit()?;
+        self.env.write_txn().map_err(|e| self.lmdb(e))
+    }
+
+    /// Commits a write transaction, flushing the store every [`SYNC_EVERY`] commits.
+    pub(crate) fn commit(&self, txn: RwTxn<'_>) -> Result<(), StoreError> {
+        txn.commit().map_err(|e| self.lmdb(e))?;
+        if self.sync.after_commit() {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Flushes every commit so far to disk.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.env.force_sync().map_err(|e| self.lmdb(e))?;
+        self.sync.flushed()
     }
 
     pub(crate) fn table(&self, slot: Slot, table: Table) -> Db {
@@ -196,7 +235,7 @@ impl LmdbStore {
 
     /// Starts a write batch on the live projections.
     pub fn begin(&self) -> Result<BatchWriter<'_>, StoreError> {
-        let txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let txn = self.write_txn()?;
         let slots = self.live_slots(&txn)?;
         Ok(BatchWriter::new(self, txn, slots))
     }
@@ -204,7 +243,7 @@ impl LmdbStore {
     /// Starts a write batch whose writes to `projections` go to their *other* (rebuilding)
     /// slots.
     pub fn begin_rebuild(&self, projections: &[Projection]) -> Result<BatchWriter<'_>, StoreError> {
-        let txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let txn = self.write_txn()?;
         let mut slots = self.live_slots(&txn)?;
         for &p in projections {
             slots[projection_index(p)] ^= 1;
@@ -214,7 +253,7 @@ impl LmdbStore {
 
     /// Empties the rebuilding slot of `projection` and marks it as not yet folded.
     pub fn reset_rebuild(&self, projection: Projection) -> Result<(), StoreError> {
-        let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let mut txn = self.write_txn()?;
         let slot = self.live_slots(&txn)?[projection_index(projection)] ^ 1;
         for table in Table::of(projection) {
             self.table(slot, table)
@@ -222,12 +261,12 @@ impl LmdbStore {
                 .map_err(|e| self.lmdb(e))?;
         }
         self.put_meta(&mut txn, &checkpoint_key(projection, slot), &[])?;
-        txn.commit().map_err(|e| self.lmdb(e))
+        self.commit(txn)
     }
 
     /// Makes the rebuilt slot of `projection` live, in one transaction, and empties the old one.
     pub fn swap_rebuilt(&self, projection: Projection) -> Result<(), StoreError> {
-        let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let mut txn = self.write_txn()?;
         let old = self.live_slots(&txn)?[projection_index(projection)];
         let new = old ^ 1;
         self.put_meta(
@@ -241,7 +280,7 @@ impl LmdbStore {
                 .map_err(|e| self.lmdb(e))?;
         }
         self.put_meta(&mut txn, &checkpoint_key(projection, old), &[])?;
-        txn.commit().map_err(|e| self.lmdb(e))
+        self.commit(txn)
     }
 
     /// The checkpoint and fold version of a projection's live or rebuilding slot.
@@ -312,6 +351,29 @@ impl LmdbStore {
         self.env.real_disk_size().unwrap_or(0)
     }
 
+    /// Rows and pages of every live table and of the dedup index: where the store's bytes go.
+    pub fn table_stats(&self) -> Result<Vec<TableStats>, StoreError> {
+        let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        let slots = self.live_slots(&txn)?;
+        let mut out = Vec::new();
+        let mut add = |name: &str, db: Db| -> Result<(), StoreError> {
+            let stat = db.stat(&txn).map_err(|e| self.lmdb(e))?;
+            let pages = stat.branch_pages + stat.leaf_pages + stat.overflow_pages;
+            out.push(TableStats {
+                name: name.to_string(),
+                rows: stat.entries as u64,
+                bytes: (pages * stat.page_size as usize) as u64,
+            });
+            Ok(())
+        };
+        add("ids", self.ids)?;
+        for table in Table::ALL {
+            let slot = slots[projection_index(table.projection())];
+            add(table.name(), self.table(slot, table))?;
+        }
+        Ok(out)
+    }
+
     /// Visits every row of a projection's live tables in key order (for digests).
     pub fn for_each_row(
         &self,
@@ -345,19 +407,19 @@ impl LmdbStore {
         key: &[u8],
         value: &[u8],
     ) -> Result<(), StoreError> {
-        let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let mut txn = self.write_txn()?;
         let slot = self.live_slots(&txn)?[projection_index(table.projection())];
         self.table(slot, table)
             .put(&mut txn, key, value)
             .map_err(|e| self.lmdb(e))?;
-        txn.commit().map_err(|e| self.lmdb(e))
+        self.commit(txn)
     }
 
     /// Empties a projection's live tables and forgets its checkpoint and version, as in a data
     /// dir written before the projection existed. Only for tests of backfills.
     #[doc(hidden)]
     pub fn forget_projection_for_tests(&self, projection: Projection) -> Result<(), StoreError> {
-        let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let mut txn = self.write_txn()?;
         let slot = self.live_slots(&txn)?[projection_index(projection)];
         for table in Table::of(projection) {
             self.table(slot, table)
@@ -366,7 +428,7 @@ impl LmdbStore {
         }
         self.put_meta(&mut txn, &checkpoint_key(projection, slot), &[])?;
         self.put_meta(&mut txn, &version_key(projection, slot), &[])?;
-        txn.commit().map_err(|e| self.lmdb(e))
+        self.commit(txn)
     }
 
     /// Overwrites the stored fold version of a projection's live slot. Only for tests of
@@ -377,14 +439,14 @@ impl LmdbStore {
         projection: Projection,
         version: u32,
     ) -> Result<(), StoreError> {
-        let mut txn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let mut txn = self.write_txn()?;
         let slot = self.live_slots(&txn)?[projection_index(projection)];
         self.put_meta(
             &mut txn,
             &version_key(projection, slot),
             &u64::from(version).to_be_bytes(),
         )?;
-        txn.commit().map_err(|e| self.lmdb(e))
+        self.commit(txn)
     }
 }
 

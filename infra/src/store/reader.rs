@@ -14,7 +14,7 @@ use mailshot_projections::{
 use super::keys::{
     event_key, history_key, parse_link_key, partition_prefix, push_part, split_index_rest,
 };
-use super::{LmdbStore, Slot, StoreError, Table, projection_index};
+use super::{LmdbStore, Slot, StoreError, Table, event_codec, projection_index};
 
 /// A consistent read view of the live projections.
 pub struct Snapshot<'s> {
@@ -37,10 +37,10 @@ impl<'s> Snapshot<'s> {
         self.store.lmdb(e)
     }
 
-    fn decode_row(&self, bytes: &[u8]) -> Result<EventRow, StoreError> {
-        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+    fn decode_row(email: &str, sort_key: &str, bytes: &[u8]) -> Result<EventRow, StoreError> {
+        event_codec::decode(email, sort_key, bytes).ok_or_else(|| StoreError::Corrupt {
             table: "events",
-            reason: e.to_string(),
+            reason: format!("undecodable row {email} {sort_key}"),
         })
     }
 }
@@ -109,17 +109,20 @@ impl ProjectionReader for Snapshot<'_> {
                     .get(&self.txn, &event_key(email, sort_key))
                     .map_err(|e| self.err(e))?
                 {
-                    Some(bytes) => self.decode_row(bytes)?,
+                    Some(bytes) => Self::decode_row(email, sort_key, bytes)?,
                     None => continue,
                 }
             } else {
-                if let Some(t) = scan.event_type {
-                    let sort_key = std::str::from_utf8(&key[prefix.len()..]).unwrap_or("");
-                    if sort_key.split('#').nth(2) != Some(t) {
-                        continue;
-                    }
+                let sort_key = std::str::from_utf8(&key[prefix.len()..]).unwrap_or("");
+                if let Some(t) = scan.event_type
+                    && sort_key.split('#').nth(2) != Some(t)
+                {
+                    continue;
                 }
-                self.decode_row(value)?
+                let Partition::Subscriber(email) = scan.partition else {
+                    unreachable!("the events table is read for subscriber partitions only")
+                };
+                Self::decode_row(email, sort_key, value)?
             };
             if row.expired(scan.now) {
                 continue;
@@ -143,7 +146,7 @@ impl ProjectionReader for Snapshot<'_> {
             .get(&self.txn, &event_key(&key.email, &key.sort_key))
             .map_err(|e| self.err(e))?
         {
-            Some(bytes) => Ok(Some(self.decode_row(bytes)?)),
+            Some(bytes) => Ok(Some(Self::decode_row(&key.email, &key.sort_key, bytes)?)),
             None => Ok(None),
         }
     }

@@ -1,19 +1,21 @@
 //! One write transaction: the dedup index and the projections, committed with their
 //! checkpoints atomically.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use heed::RwTxn;
 use mailshot_domain::log::Offset;
-use mailshot_domain::{FactId, Timestamp};
-use mailshot_projections::rollups::Counts;
+use mailshot_domain::{Day, FactId, Timestamp};
+use mailshot_projections::rollups::{Counts, Scope};
 use mailshot_projections::{
     EngagementKey, EngagementKind, EventRow, FirstEngagement, LinkKey, Projection,
     ProjectionWriter, RollupKey, Subscriber,
 };
 
 use super::keys::{engagement_key, event_key, history_key, index_key, link_key, push_part};
-use super::{LmdbStore, Slot, StoreError, Table, checkpoint_key, projection_index, version_key};
+use super::{
+    LmdbStore, Slot, StoreError, Table, checkpoint_key, event_codec, projection_index, version_key,
+};
 
 /// A write batch. Rollup additions and subscriber rows are gathered in memory and written
 /// once per key at [`BatchWriter::commit`], which is what makes big batches cheap.
@@ -22,8 +24,19 @@ pub struct BatchWriter<'s> {
     txn: RwTxn<'s>,
     slots: [Slot; 4],
     counts: HashMap<Vec<u8>, Counts>,
+    /// Fact counts gathered by template, sequence and day; spread over the rollup rows of
+    /// every scope and level at commit.
+    fact_counts: HashMap<String, HashMap<String, HashMap<Day, Counts>>>,
     subscribers: HashMap<String, Option<Subscriber>>,
     dirty_subscribers: BTreeMap<String, ()>,
+    /// Rows of the write-only tables (events, its indexes, history), put in key order at
+    /// commit: sorted inserts walk the B-trees once instead of jumping between pages.
+    pending: Vec<(Table, Vec<u8>, Vec<u8>)>,
+    /// Dedup-index entries, put in key order at commit.
+    pending_ids: Vec<(FactId, Offset)>,
+    pending_id_set: HashSet<FactId>,
+    /// Scratch space for encoding event rows.
+    row_buf: Vec<u8>,
 }
 
 impl<'s> BatchWriter<'s> {
@@ -33,8 +46,13 @@ impl<'s> BatchWriter<'s> {
             txn,
             slots,
             counts: HashMap::new(),
+            fact_counts: HashMap::new(),
             subscribers: HashMap::new(),
             dirty_subscribers: BTreeMap::new(),
+            pending: Vec::new(),
+            pending_ids: Vec::new(),
+            pending_id_set: HashSet::new(),
+            row_buf: Vec::new(),
         }
     }
 
@@ -47,8 +65,11 @@ impl<'s> BatchWriter<'s> {
         self.store.lmdb(e)
     }
 
-    /// True when the dedup index holds `id`.
+    /// True when the dedup index holds `id` (including this batch's own additions).
     pub fn has_id(&self, id: &FactId) -> Result<bool, StoreError> {
+        if self.pending_id_set.contains(id) {
+            return Ok(true);
+        }
         Ok(self
             .store
             .ids
@@ -60,9 +81,30 @@ impl<'s> BatchWriter<'s> {
     /// Adds identities to the dedup index.
     pub fn put_ids(&mut self, ids: &[FactId], offset: Offset) -> Result<(), StoreError> {
         for id in ids {
+            if self.pending_id_set.insert(*id) {
+                self.pending_ids.push((*id, offset));
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts the gathered write-only rows and dedup entries, each table in key order (commit
+    /// does it too; calling it earlier lets the work overlap with something else).
+    pub fn flush_pending(&mut self) -> Result<(), StoreError> {
+        let mut ids = std::mem::take(&mut self.pending_ids);
+        ids.sort_unstable_by_key(|a| a.0.0);
+        for (id, offset) in ids {
             self.store
                 .ids
                 .put(&mut self.txn, &id.0, &offset.to_be_bytes())
+                .map_err(|e| self.store.lmdb(e))?;
+        }
+        let mut rows = std::mem::take(&mut self.pending);
+        // Stable: when a key is put twice, the later put still lands last.
+        rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        for (table, key, value) in rows {
+            let db = self.db(table);
+            db.put(&mut self.txn, &key, &value)
                 .map_err(|e| self.store.lmdb(e))?;
         }
         Ok(())
@@ -85,6 +127,18 @@ impl<'s> BatchWriter<'s> {
 
     /// Writes the gathered rollups and subscribers, then commits everything atomically.
     pub fn commit(mut self) -> Result<(), StoreError> {
+        self.flush_pending()?;
+        for (template_key, sequences) in std::mem::take(&mut self.fact_counts) {
+            for (sequence_id, days) in sequences {
+                for (day, deltas) in days {
+                    for scope in Scope::of_fact(&template_key, &sequence_id) {
+                        for key in RollupKey::for_day(&scope, day) {
+                            self.counts.entry(key.encode()).or_default().add(&deltas);
+                        }
+                    }
+                }
+            }
+        }
         let rollups = self.db(Table::Rollups);
         let mut counts: Vec<_> = std::mem::take(&mut self.counts).into_iter().collect();
         counts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -124,8 +178,7 @@ impl<'s> BatchWriter<'s> {
                     .map_err(|e| self.store.lmdb(e))?;
             }
         }
-        let store = self.store;
-        self.txn.commit().map_err(|e| store.lmdb(e))
+        self.store.commit(self.txn)
     }
 }
 
@@ -153,37 +206,55 @@ impl ProjectionWriter for BatchWriter<'_> {
     type Error = StoreError;
 
     fn put_event(&mut self, row: &EventRow) -> Result<(), StoreError> {
-        let json = serde_json::to_vec(row).map_err(|e| StoreError::Corrupt {
-            table: "events",
-            reason: e.to_string(),
-        })?;
-        let (events, tix, six) = (
-            self.db(Table::Events),
-            self.db(Table::TemplateIndex),
-            self.db(Table::SequenceIndex),
-        );
-        let txn = &mut self.txn;
-        let lmdb = |e| self.store.lmdb(e);
-        events
-            .put(txn, &event_key(&row.email, &row.sort_key), &json)
-            .map_err(lmdb)?;
-        tix.put(
-            txn,
-            &index_key(&row.template_key, &row.sort_key, &row.email),
-            &[],
-        )
-        .map_err(lmdb)?;
-        six.put(
-            txn,
-            &index_key(&row.sequence_id, &row.sort_key, &row.email),
-            &[],
-        )
-        .map_err(lmdb)?;
+        event_codec::encode(row, &mut self.row_buf);
+        self.pending.push((
+            Table::Events,
+            event_key(&row.email, &row.sort_key),
+            self.row_buf.clone(),
+        ));
+        self.pending.push((
+            Table::TemplateIndex,
+            index_key(&row.template_key, &row.sort_key, &row.email),
+            Vec::new(),
+        ));
+        self.pending.push((
+            Table::SequenceIndex,
+            index_key(&row.sequence_id, &row.sort_key, &row.email),
+            Vec::new(),
+        ));
         Ok(())
     }
 
     fn add_counts(&mut self, key: &RollupKey, deltas: &Counts) -> Result<(), StoreError> {
         self.counts.entry(key.encode()).or_default().add(deltas);
+        Ok(())
+    }
+
+    fn add_fact_counts(
+        &mut self,
+        template_key: &str,
+        sequence_id: &str,
+        day: Day,
+        deltas: &Counts,
+    ) -> Result<(), StoreError> {
+        // Lookups by &str: no allocation unless the template or sequence is new to the batch.
+        if !self.fact_counts.contains_key(template_key) {
+            self.fact_counts
+                .insert(template_key.to_string(), HashMap::new());
+        }
+        let sequences = self
+            .fact_counts
+            .get_mut(template_key)
+            .expect("inserted above");
+        if !sequences.contains_key(sequence_id) {
+            sequences.insert(sequence_id.to_string(), HashMap::new());
+        }
+        sequences
+            .get_mut(sequence_id)
+            .expect("inserted above")
+            .entry(day)
+            .or_default()
+            .add(deltas);
         Ok(())
     }
 
@@ -246,6 +317,17 @@ impl ProjectionWriter for BatchWriter<'_> {
         Ok(loaded)
     }
 
+    fn has_subscriber(&mut self, email: &str) -> Result<bool, StoreError> {
+        if let Some(cached) = self.subscribers.get(email) {
+            return Ok(cached.is_some());
+        }
+        let db = self.db(Table::Subscribers);
+        Ok(db
+            .get(&self.txn, email.as_bytes())
+            .map_err(|e| self.err(e))?
+            .is_some())
+    }
+
     fn put_subscriber(&mut self, subscriber: &Subscriber) -> Result<(), StoreError> {
         self.subscribers
             .insert(subscriber.email.clone(), Some(subscriber.clone()));
@@ -254,9 +336,9 @@ impl ProjectionWriter for BatchWriter<'_> {
     }
 
     fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), StoreError> {
-        let db = self.db(Table::History);
-        db.put(&mut self.txn, &history_key(email, offset), &[])
-            .map_err(|e| self.store.lmdb(e))
+        self.pending
+            .push((Table::History, history_key(email, offset), Vec::new()));
+        Ok(())
     }
 
     fn add_link_counts(
