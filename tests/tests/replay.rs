@@ -258,3 +258,37 @@ fn verify_names_a_corrupted_events_row() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn verify_names_a_row_that_only_the_live_projection_has() {
+    let (dir, _, rollups) = ingested_data_dir(2_000, 39);
+    // A key just after an existing one: between two real rows, in neither slot's history.
+    let (_, key, value) = &rollups[rollups.len() / 3];
+    let mut extra = key.clone();
+    extra.push(0);
+    {
+        let writer = Writer::open(dir.path()).unwrap();
+        writer
+            .store
+            .corrupt_row_for_tests(Table::Rollups, &extra, value)
+            .unwrap();
+    }
+    let out = run_cli(dir.path(), &["verify"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "verify accepted an extra row: {stderr}"
+    );
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rollups_report = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["projection"] == "rollups")
+        .unwrap();
+    assert_eq!(rollups_report["matches"], false);
+    assert_eq!(
+        rollups_report["first_difference"],
+        format!("rollups/{}", String::from_utf8_lossy(&extra).escape_debug())
+    );
+}

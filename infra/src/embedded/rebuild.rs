@@ -163,32 +163,21 @@ pub fn verify(writer: &Writer) -> Result<Vec<VerifyReport>, EmbeddedError> {
     fold_all_into_spare(writer, &Projection::ALL, "verifying")?;
     let mut reports = Vec::new();
     for p in Projection::ALL {
-        let mut live = Vec::new();
-        let mut rebuilt = Vec::new();
         let (mut dl, mut dr) = (Digest::default(), Digest::default());
-        store.for_each_row(p, false, |t, k, v| {
-            dl.row(t.name(), k, v);
-            live.push((t.name(), k.to_vec(), xxhash_rust::xxh3::xxh3_64(v)));
-        })?;
-        store.for_each_row(p, true, |t, k, v| {
-            dr.row(t.name(), k, v);
-            rebuilt.push((t.name(), k.to_vec(), xxhash_rust::xxh3::xxh3_64(v)));
-        })?;
+        let first = store.compare_slots(
+            p,
+            |t, k, v| dl.row(t.name(), k, v),
+            |t, k, v| dr.row(t.name(), k, v),
+        )?;
         let (live_digest, rows) = dl.finish();
         let (rebuilt_digest, _) = dr.finish();
-        let first_difference = live
-            .iter()
-            .zip(rebuilt.iter())
-            .find(|(a, b)| a != b)
-            .map(|(a, b)| {
-                if a.0 != b.0 || a.1 != b.1 {
-                    a.min(b)
-                } else {
-                    a
-                }
-            })
-            .or_else(|| live.get(rebuilt.len()).or_else(|| rebuilt.get(live.len())))
-            .map(|(t, k, _)| format!("{t}/{}", String::from_utf8_lossy(k).escape_debug()));
+        let first_difference = first.map(|(t, k)| {
+            format!(
+                "{}/{}",
+                t.name(),
+                String::from_utf8_lossy(&k).escape_debug()
+            )
+        });
         reports.push(VerifyReport {
             projection: p.name().to_string(),
             matches: live_digest == rebuilt_digest,

@@ -399,6 +399,68 @@ impl LmdbStore {
         Ok(())
     }
 
+    /// Walks a projection's live and rebuilding slots side by side, in key order, visiting
+    /// every row of each, and returns the first table and key where they differ (a key in one
+    /// slot only, or the same key with another value). Memory stays flat whatever the size.
+    pub fn compare_slots(
+        &self,
+        projection: Projection,
+        mut visit_live: impl FnMut(Table, &[u8], &[u8]),
+        mut visit_rebuilt: impl FnMut(Table, &[u8], &[u8]),
+    ) -> Result<Option<(Table, Vec<u8>)>, StoreError> {
+        let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        let live_slot = self.live_slots(&txn)?[projection_index(projection)];
+        let mut first: Option<(Table, Vec<u8>)> = None;
+        for table in Table::of(projection) {
+            let mut live = self
+                .table(live_slot, table)
+                .iter(&txn)
+                .map_err(|e| self.lmdb(e))?;
+            let mut rebuilt = self
+                .table(live_slot ^ 1, table)
+                .iter(&txn)
+                .map_err(|e| self.lmdb(e))?;
+            let mut a = live.next().transpose().map_err(|e| self.lmdb(e))?;
+            let mut b = rebuilt.next().transpose().map_err(|e| self.lmdb(e))?;
+            loop {
+                let (advance_live, advance_rebuilt) = match (a, b) {
+                    (None, None) => break,
+                    (Some((ka, va)), Some((kb, vb))) if ka == kb => {
+                        if va != vb && first.is_none() {
+                            first = Some((table, ka.to_vec()));
+                        }
+                        (true, true)
+                    }
+                    (Some((ka, _)), Some((kb, _))) if ka < kb => {
+                        first.get_or_insert_with(|| (table, ka.to_vec()));
+                        (true, false)
+                    }
+                    (Some((ka, _)), None) => {
+                        first.get_or_insert_with(|| (table, ka.to_vec()));
+                        (true, false)
+                    }
+                    (_, Some((kb, _))) => {
+                        first.get_or_insert_with(|| (table, kb.to_vec()));
+                        (false, true)
+                    }
+                };
+                if advance_live {
+                    if let Some((k, v)) = a {
+                        visit_live(table, k, v);
+                    }
+                    a = live.next().transpose().map_err(|e| self.lmdb(e))?;
+                }
+                if advance_rebuilt {
+                    if let Some((k, v)) = b {
+                        visit_rebuilt(table, k, v);
+                    }
+                    b = rebuilt.next().transpose().map_err(|e| self.lmdb(e))?;
+                }
+            }
+        }
+        Ok(first)
+    }
+
     /// Overwrites one row of a live table. Only for tests that corrupt a projection on purpose.
     #[doc(hidden)]
     pub fn corrupt_row_for_tests(
