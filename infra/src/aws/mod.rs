@@ -62,6 +62,7 @@ pub mod kinesis;
 pub mod lambda;
 pub mod processor;
 pub mod queries;
+pub mod reactors;
 pub mod schema;
 pub mod store;
 

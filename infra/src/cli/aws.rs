@@ -1,6 +1,7 @@
 //! `mailshot --backend aws …`: the command-line contract of DESIGN §5 against AWS, with the
 //! same JSON as the embedded runtime, plus `init` and `process`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -11,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::{Cli, Command, render};
 use crate::aws::kinesis::Outgoing;
-use crate::aws::processor::{Processor, replay};
+use crate::aws::processor::{ProcessSummary, Processor, replay};
 use crate::aws::queries::run_query;
 use crate::aws::store::DynamoReader;
 use crate::aws::{Aws, Names};
@@ -70,24 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(&summary)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Process { follow } => {
-            let mut processor = Processor::new(&aws);
-            let mut progress = crate::progress::Progress::new("processing", None, "records");
-            let mut last = 0;
-            loop {
-                let summary = aws.drain(&mut processor, |t| {
-                    progress.inc(t.records - last);
-                    last = t.records;
-                })?;
-                if !follow {
-                    progress.finish();
-                    println!("{}", serde_json::to_string(&summary)?);
-                    return Ok(ExitCode::SUCCESS);
-                }
-                last = 0;
-                std::thread::sleep(std::time::Duration::from_secs(1));
-            }
-        }
+        Command::Process { follow } => process(&aws, follow, cli.config.as_deref()),
         Command::Stats {
             from,
             to,
@@ -174,6 +158,37 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .to_lowercase()
         ),
     }
+}
+
+/// `process [--follow]`: drains the stream through the processor, with the reactors of the
+/// config in force (if any) on every batch. Without `--follow`, drains again while the
+/// reactors put outcomes, so that they are folded before it returns.
+fn process(aws: &Aws, follow: bool, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut processor = Processor::new(aws);
+    if let Some(reactors) = super::reactors::aws_reactors(config)? {
+        processor = processor.with_reactors(reactors);
+    }
+    let mut progress = crate::progress::Progress::new("processing", None, "records");
+    let mut total = ProcessSummary::default();
+    loop {
+        let mut last = 0;
+        let summary = aws.drain(&mut processor, |t| {
+            progress.inc(t.records - last);
+            last = t.records;
+        })?;
+        total.add(&summary);
+        if follow {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        } else if summary.outcomes == 0 {
+            break;
+        }
+    }
+    progress.finish();
+    if let Some(reactors) = processor.reactors() {
+        eprintln!("{}", super::reactors::describe(&reactors.stats()));
+    }
+    println!("{}", serde_json::to_string(&total)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `unsuppress EMAIL --reason TEXT` on AWS: puts `suppression.removed` to the stream; it takes

@@ -8,6 +8,7 @@ use anyhow::Context;
 use mailshot_domain::{SystemAction, SystemEvent, normalise_email};
 use mailshot_reactors::{Config, MemoryTemplates, Reactor, token};
 
+use crate::aws::reactors::AwsReactors;
 use crate::embedded::Writer;
 use crate::queries::now;
 use crate::reactors::{
@@ -65,6 +66,21 @@ pub fn attach(writer: &mut Writer, config: Option<&Path>) -> anyhow::Result<bool
     let effects = OutboxEffects::new(writer.dir());
     writer.attach_reactors(ReactorRunner::new(reactor, Box::new(effects)))?;
     Ok(true)
+}
+
+/// The reactors of the config in force (if any) with real AWS effects (SESv2, Step
+/// Functions), for `mailshot --backend aws process`.
+pub fn aws_reactors(config: Option<&Path>) -> anyhow::Result<Option<AwsReactors>> {
+    let Some(path) = config_path(config) else {
+        return Ok(None);
+    };
+    let reactors = AwsReactors::from_config_file(&path)?;
+    for (key, problem) in reactors.template_problems() {
+        eprintln!(
+            "mailshot: warning: template {key}: {problem} (its emails will be skipped with this reason)"
+        );
+    }
+    Ok(Some(reactors))
 }
 
 fn warn_about_templates(reactor: &Reactor) {
