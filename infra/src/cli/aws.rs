@@ -56,6 +56,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime for the AWS SDK")?;
     let names = Names::resolve(cli.aws_prefix.as_deref());
     let aws = runtime.block_on(Aws::connect(names));
+    if let Some(call) = cli.command.as_query()? {
+        return print_query(&aws, call.tool, call.args, call.json);
+    }
     match cli.command {
         Command::Init { shards } => {
             let report = aws.init(shards)?;
@@ -72,64 +75,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Process { follow } => process(&aws, follow, cli.config.as_deref()),
-        Command::Stats {
-            from,
-            to,
-            template,
-            sequence,
-            json,
-        } => print_query(
-            &aws,
-            "get_delivery_stats",
-            json!({"startDate": from, "endDate": to, "templateKey": template, "sequenceId": sequence}),
-            json,
-        ),
-        Command::Events {
-            kind,
-            key,
-            event_type,
-            from,
-            to,
-            limit,
-            next,
-            json,
-        } => {
-            let (tool, arg) = match kind.as_str() {
-                "subscriber" => ("get_subscriber_events", "email"),
-                "template" => ("get_template_events", "templateKey"),
-                "sequence" => ("get_sequence_events", "sequenceId"),
-                other => anyhow::bail!(
-                    "events: unknown kind {other:?}: expected subscriber, template or sequence"
-                ),
-            };
-            let mut args = json!({"eventType": event_type, "startDate": from, "endDate": to,
-                                  "limit": limit, "nextToken": next});
-            args[arg] = json!(key);
-            print_query(&aws, tool, args, json)
-        }
-        Command::Subscriber { email, json } => {
-            print_query(&aws, "get_subscriber", json!({"email": email}), json)
-        }
-        Command::Trace { email, json } => {
-            print_query(&aws, "trace_subscriber", json!({"email": email}), json)
-        }
-        Command::Suppressed { limit, next, json } => print_query(
-            &aws,
-            "list_suppressed",
-            json!({"limit": limit, "nextToken": next}),
-            json,
-        ),
-        Command::Links {
-            template,
-            from,
-            to,
-            json,
-        } => print_query(
-            &aws,
-            "get_link_stats",
-            json!({"templateKey": template, "startDate": from, "endDate": to}),
-            json,
-        ),
         Command::Unsuppress { email, reason } => unsuppress(&aws, &email, &reason),
         Command::Replay { projection } => {
             if projection.is_some() {

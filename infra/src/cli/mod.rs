@@ -5,6 +5,7 @@ mod aws;
 mod bench;
 mod demo;
 mod query;
+mod query_call;
 mod reactors;
 mod render;
 
@@ -17,6 +18,7 @@ use mailshot_projections::Projection;
 use serde_json::json;
 
 pub use self::aws::Backend;
+pub use self::query_call::QueryCall;
 use crate::embedded::{LineSource, Writer, rebuild, verify};
 
 /// mailshot: the event-sourced engagement log of an email-sequence system.
@@ -181,6 +183,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let data = cli.data;
     let config = cli.config;
+    if let Some(call) = cli.command.as_query()? {
+        return query::run(&data, call.tool, call.args, call.json);
+    }
     match cli.command {
         Command::Ingest { files } => {
             let sources: Vec<LineSource> = files.iter().map(|f| LineSource::parse(f)).collect();
@@ -197,64 +202,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Stats {
-            from,
-            to,
-            template,
-            sequence,
-            json,
-        } => query::run(
-            &data,
-            "get_delivery_stats",
-            json!({"startDate": from, "endDate": to, "templateKey": template, "sequenceId": sequence}),
-            json,
-        ),
-        Command::Events {
-            kind,
-            key,
-            event_type,
-            from,
-            to,
-            limit,
-            next,
-            json,
-        } => {
-            let (tool, arg) = match kind.as_str() {
-                "subscriber" => ("get_subscriber_events", "email"),
-                "template" => ("get_template_events", "templateKey"),
-                "sequence" => ("get_sequence_events", "sequenceId"),
-                other => anyhow::bail!(
-                    "events: unknown kind {other:?}: expected subscriber, template or sequence"
-                ),
-            };
-            let mut args = json!({"eventType": event_type, "startDate": from, "endDate": to,
-                                  "limit": limit, "nextToken": next});
-            args[arg] = json!(key);
-            query::run(&data, tool, args, json)
-        }
-        Command::Subscriber { email, json } => {
-            query::run(&data, "get_subscriber", json!({"email": email}), json)
-        }
-        Command::Trace { email, json } => {
-            query::run(&data, "trace_subscriber", json!({"email": email}), json)
-        }
-        Command::Suppressed { limit, next, json } => query::run(
-            &data,
-            "list_suppressed",
-            json!({"limit": limit, "nextToken": next}),
-            json,
-        ),
-        Command::Links {
-            template,
-            from,
-            to,
-            json,
-        } => query::run(
-            &data,
-            "get_link_stats",
-            json!({"templateKey": template, "startDate": from, "endDate": to}),
-            json,
-        ),
+        Command::Stats { .. }
+        | Command::Events { .. }
+        | Command::Subscriber { .. }
+        | Command::Trace { .. }
+        | Command::Suppressed { .. }
+        | Command::Links { .. } => unreachable!("query commands are answered by as_query above"),
         Command::Unsuppress { email, reason } => query::unsuppress(&data, &email, &reason),
         Command::Unsubscribe { token } => reactors::unsubscribe(&data, config.as_deref(), &token),
         Command::Replay { projection } => {
