@@ -65,6 +65,7 @@ pub mod queries;
 pub mod reactors;
 pub mod schema;
 pub mod store;
+pub mod verify;
 
 use std::future::Future;
 

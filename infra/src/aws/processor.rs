@@ -575,11 +575,21 @@ pub struct ReplayReport {
     pub previous_generation: u64,
 }
 
-/// Rebuilds every projection from the archive into a fresh generation of tables, then points
-/// the live pointer at it. Pause processing (the event source mapping, or `process`) while it
-/// runs: records folded into the old generation after the archive was read would be missing
-/// from the new one until replayed again.
-pub fn replay(aws: &Aws) -> Result<ReplayReport, AwsError> {
+/// A generation built from the archive (not live yet).
+#[derive(Debug, Clone)]
+pub struct BuiltGeneration {
+    /// Its tables.
+    pub tables: Tables,
+    /// Archived records folded.
+    pub records: u64,
+    /// The generation that was live when the build started.
+    pub previous: u64,
+}
+
+/// Folds the whole archive into a fresh generation of tables (the first generation number
+/// after the live one whose tables do not exist yet), with its checkpoints. Never runs
+/// reactors. `label` names the work on the progress line.
+pub fn build_generation(aws: &Aws, label: &str) -> Result<BuiltGeneration, AwsError> {
     let previous = aws.live_tables()?.generation;
     // A fresh generation: skip any left by an interrupted replay.
     let mut generation = previous + 1;
@@ -593,7 +603,7 @@ pub fn replay(aws: &Aws) -> Result<ReplayReport, AwsError> {
     let tables = aws.names.tables(generation);
     let reader = ArchiveReader::new(aws);
     let end = reader.end_offset()?;
-    let mut progress = Progress::new("replaying the archive", Some(end), "offsets");
+    let mut progress = Progress::new(label, Some(end), "offsets");
     let mut processor = Processor::new(aws);
     let mut records = 0u64;
     let mut last = 0;
@@ -622,11 +632,24 @@ pub fn replay(aws: &Aws) -> Result<ReplayReport, AwsError> {
     }
     let (items, _) = writer.into_items()?;
     processor.transact(items)?;
-    aws.set_generation(Some(previous), generation)?;
+    Ok(BuiltGeneration {
+        tables,
+        records,
+        previous,
+    })
+}
+
+/// Rebuilds every projection from the archive into a fresh generation of tables, then points
+/// the live pointer at it. Pause processing (the event source mapping, or `process`) while it
+/// runs: records folded into the old generation after the archive was read would be missing
+/// from the new one until replayed again. Never runs reactors.
+pub fn replay(aws: &Aws) -> Result<ReplayReport, AwsError> {
+    let built = build_generation(aws, "replaying the archive")?;
+    aws.set_generation(Some(built.previous), built.tables.generation)?;
     Ok(ReplayReport {
         projections: Projection::ALL.iter().map(|p| p.name()).collect(),
-        records,
-        generation,
-        previous_generation: previous,
+        records: built.records,
+        generation: built.tables.generation,
+        previous_generation: built.previous,
     })
 }

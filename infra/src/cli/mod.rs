@@ -165,6 +165,35 @@ pub enum Command {
     },
 }
 
+/// Prints `verify`'s reports (one line per projection on stderr, the JSON on stdout); exit 1
+/// when a projection differs from its rebuild.
+fn print_verify(reports: &[crate::embedded::VerifyReport]) -> anyhow::Result<ExitCode> {
+    let mut ok = true;
+    for r in reports {
+        if r.matches {
+            eprintln!(
+                "{}: ok ({} rows, digest {})",
+                r.projection, r.rows, r.live_digest
+            );
+        } else {
+            ok = false;
+            eprintln!(
+                "{}: MISMATCH: live {} rebuilt {}; first differing key {}",
+                r.projection,
+                r.live_digest,
+                r.rebuilt_digest,
+                r.first_difference.as_deref().unwrap_or("?")
+            );
+        }
+    }
+    println!("{}", serde_json::to_string(reports)?);
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 /// Runs the command line; errors are printed as one line on stderr.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -229,31 +258,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Verify => {
             let writer = Writer::open(&data)?;
-            let reports = verify(&writer)?;
-            let mut ok = true;
-            for r in &reports {
-                if r.matches {
-                    eprintln!(
-                        "{}: ok ({} rows, digest {})",
-                        r.projection, r.rows, r.live_digest
-                    );
-                } else {
-                    ok = false;
-                    eprintln!(
-                        "{}: MISMATCH: live {} rebuilt {}; first differing key {}",
-                        r.projection,
-                        r.live_digest,
-                        r.rebuilt_digest,
-                        r.first_difference.as_deref().unwrap_or("?")
-                    );
-                }
-            }
-            println!("{}", serde_json::to_string(&reports)?);
-            Ok(if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            print_verify(&verify(&writer)?)
         }
         Command::Gen { inputs, seed } => {
             use std::io::Write;
