@@ -94,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(&report)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Mcp => crate::mcp::serve_aws(&aws),
         Command::Verify => super::print_verify(&crate::aws::verify::verify(&aws)?),
         other => anyhow::bail!(
             "{} is not available with --backend aws",
