@@ -95,6 +95,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Mcp => crate::mcp::serve_aws(&aws),
+        Command::Demo { inputs } => super::demo::run_aws(
+            &aws,
+            inputs.unwrap_or(super::demo::AWS_INPUTS),
+            cli.config.as_deref(),
+        ),
+        Command::Bench { inputs, seed, json } => super::aws_bench::run(
+            &aws,
+            inputs.unwrap_or(super::aws_bench::AWS_INPUTS),
+            seed,
+            json,
+        ),
         Command::Verify => super::print_verify(&crate::aws::verify::verify(&aws)?),
         other => anyhow::bail!(
             "{} is not available with --backend aws",
@@ -108,18 +119,33 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// `process [--follow]`: drains the stream through the processor, with the reactors of the
-/// config in force (if any) on every batch. Without `--follow`, drains again while the
-/// reactors put outcomes, so that they are folded before it returns.
+/// config in force (if any) on every batch.
 fn process(aws: &Aws, follow: bool, config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let mut processor = Processor::new(aws);
     if let Some(reactors) = super::reactors::aws_reactors(config)? {
         processor = processor.with_reactors(reactors);
     }
+    let total = drain_all(aws, &mut processor, follow)?;
+    if let Some(reactors) = processor.reactors() {
+        eprintln!("{}", super::reactors::describe(&reactors.stats()));
+    }
+    println!("{}", serde_json::to_string(&total)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Drains the stream through `processor`, with progress on a terminal. With `follow`, keeps
+/// polling (every second) and never returns but on an error; without, drains again while
+/// the reactors put outcomes, so that they are folded before it returns.
+pub(super) fn drain_all(
+    aws: &Aws,
+    processor: &mut Processor,
+    follow: bool,
+) -> anyhow::Result<ProcessSummary> {
     let mut progress = crate::progress::Progress::new("processing", None, "records");
     let mut total = ProcessSummary::default();
     loop {
         let mut last = 0;
-        let summary = aws.drain(&mut processor, |t| {
+        let summary = aws.drain(processor, |t| {
             progress.inc(t.records - last);
             last = t.records;
         })?;
@@ -131,11 +157,7 @@ fn process(aws: &Aws, follow: bool, config: Option<&Path>) -> anyhow::Result<Exi
         }
     }
     progress.finish();
-    if let Some(reactors) = processor.reactors() {
-        eprintln!("{}", super::reactors::describe(&reactors.stats()));
-    }
-    println!("{}", serde_json::to_string(&total)?);
-    Ok(ExitCode::SUCCESS)
+    Ok(total)
 }
 
 /// `unsuppress EMAIL --reason TEXT` on AWS: puts `suppression.removed` to the stream; it takes

@@ -2,6 +2,7 @@
 //! `--json`, and a readable table without it.
 
 mod aws;
+mod aws_bench;
 mod bench;
 mod demo;
 mod query;
@@ -151,13 +152,15 @@ pub enum Command {
     },
     /// Generate a realistic month of traffic, ingest it and show what the queries answer.
     Demo {
-        #[arg(long, default_value_t = 60_000)]
-        inputs: u64,
+        /// Inputs to generate (default 60000; 400 with --backend aws).
+        #[arg(long)]
+        inputs: Option<u64>,
     },
     /// Measure ingest, query and replay on N generated inputs in a scratch data dir.
     Bench {
-        #[arg(long, default_value_t = 100_000)]
-        inputs: u64,
+        /// Inputs to generate (default 100000; 500 with --backend aws).
+        #[arg(long)]
+        inputs: Option<u64>,
         #[arg(long, default_value_t = 7)]
         seed: u64,
         #[arg(long)]
@@ -277,7 +280,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "init and process are for --backend aws (the embedded runtime folds on ingest)"
             )
         }
-        Command::Demo { inputs } => demo::run(&data, inputs, config.as_deref()),
-        Command::Bench { inputs, seed, json } => bench::run(inputs, seed, json),
+        Command::Demo { inputs } => demo::run(
+            &data,
+            inputs.unwrap_or(demo::EMBEDDED_INPUTS),
+            config.as_deref(),
+        ),
+        Command::Bench { inputs, seed, json } => {
+            bench::run(inputs.unwrap_or(bench::EMBEDDED_INPUTS), seed, json)
+        }
     }
 }
