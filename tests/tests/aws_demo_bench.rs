@@ -55,6 +55,17 @@ fn aws_demo_reports_what_the_embedded_demo_reports() {
     assert_eq!(summary(&aws), summary(&embedded));
     assert_eq!(stats_section(&aws), stats_section(&embedded));
     assert!(stats_section(&aws).contains("== top templates by open rate"));
+
+    // gen touches no data: the same lines whatever the backend.
+    let gen_aws = env.cli(&["gen", "--inputs", "5", "--seed", "3"]);
+    assert!(
+        gen_aws.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen_aws.stderr)
+    );
+    let gen_embedded = run_cli(&data, &["gen", "--inputs", "5", "--seed", "3"]);
+    assert_eq!(gen_aws.stdout, gen_embedded.stdout);
+    assert_eq!(String::from_utf8_lossy(&gen_aws.stdout).lines().count(), 5);
 }
 
 #[test]

@@ -209,7 +209,23 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `gen`: the deterministic workload as NDJSON on stdout (any backend: it touches no data).
+fn generate(inputs: u64, seed: u64) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    for line in Generator::new(WorkloadConfig::new(inputs, seed)) {
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Gen { inputs, seed } = cli.command {
+        return generate(inputs, seed);
+    }
     if cli.backend == Backend::Aws {
         return aws::run(cli);
     }
@@ -263,17 +279,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let writer = Writer::open(&data)?;
             print_verify(&verify(&writer)?)
         }
-        Command::Gen { inputs, seed } => {
-            use std::io::Write;
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            for line in Generator::new(WorkloadConfig::new(inputs, seed)) {
-                out.write_all(line.as_bytes())?;
-                out.write_all(b"\n")?;
-            }
-            out.flush()?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Gen { inputs, seed } => generate(inputs, seed),
         Command::Mcp => crate::mcp::serve(&data),
         Command::Init { .. } | Command::Process { .. } => {
             anyhow::bail!(
