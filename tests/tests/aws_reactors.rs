@@ -333,3 +333,44 @@ fn without_a_config_process_reacts_to_nothing() {
     );
     assert!(world.moto.raw_messages_to(email).is_empty());
 }
+
+#[test]
+fn an_unsubscribe_token_puts_the_unsubscription_and_process_stops_the_executions() {
+    let world = World::new();
+    let email = "noa@example.net";
+    world.ingest(&[customer_created("ev-created-5", email)]);
+    world.process();
+    assert_eq!(world.effects.executions(&world.onboarding)[0].1, "RUNNING");
+
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let now = mailshot_domain::Timestamp(now_ms);
+    let forged = mailshot_reactors::token::sign(email, b"another secret", now);
+    let refused = world.cli(&["unsubscribe", &forged]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("bad signature"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let token = mailshot_reactors::token::sign(email, SECRET.as_bytes(), now);
+    assert_eq!(
+        world.json(&["unsubscribe", &token]),
+        json!({"email": email, "unsubscribed": true})
+    );
+    // Put to the stream: effective once processed, where the reactors stop the execution.
+    world.process();
+    assert_eq!(world.effects.executions(&world.onboarding)[0].1, "ABORTED");
+    let subscriber = world.json(&["subscriber", email, "--json"]);
+    assert!(!subscriber["unsubscribed"].is_null(), "{subscriber}");
+    let stopped = world.traced(email, "executions.stopped");
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert_eq!(stopped[0]["detail"]["reason"], "unsubscribed");
+    // The same token again: a duplicate, nothing new.
+    world.json(&["unsubscribe", &token]);
+    assert_eq!(world.process()["folded"], json!(0));
+    assert_eq!(world.traced(email, "subscriber.unsubscribed").len(), 1);
+}

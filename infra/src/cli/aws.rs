@@ -95,6 +95,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Mcp => crate::mcp::serve_aws(&aws),
+        Command::Unsubscribe { token } => {
+            super::reactors::unsubscribe_aws(&aws, cli.config.as_deref(), &token)
+        }
         Command::Demo { inputs } => super::demo::run_aws(
             &aws,
             inputs.unwrap_or(super::demo::AWS_INPUTS),
