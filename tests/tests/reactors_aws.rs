@@ -1,31 +1,21 @@
 //! Reactors with real AWS effects (SESv2, Step Functions) against the moto server that
 //! scripts/test.sh starts: executions started once per event with the mapped input, one SES
 //! message per fire-and-forget event with its headers, tags and body, executions stopped on a
-//! complaint, suppressed subscribers skipped. The server is shared with other tests running in
-//! parallel: every name here is unique to the test, and assertions filter by those names.
-//! Without `AWS_ENDPOINT_URL` these tests fail (they never skip).
+//! complaint, suppressed subscribers skipped. Each test has its own moto server (see
+//! `moto_support`: reading sent messages back needs moto's data.json, too slow on the shared
+//! server). Outside scripts/test.sh these tests fail (they never skip).
 
 mod common;
+mod moto_support;
 mod reactors_support;
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use mailshot_infra::embedded::Writer;
 use mailshot_infra::reactors::{AwsEffects, ReactorRunner, load_with_secret};
+use moto_support::{Effects, MotoServer};
 use reactors_support::*;
 use serde_json::{Value, json};
-
-fn endpoint() -> String {
-    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
-        panic!(
-            "AWS_ENDPOINT_URL is unset: these tests run against a moto server; run them through \
-             scripts/test.sh, or start `.venv/bin/moto_server -H 127.0.0.1 -p 5056` and export \
-             AWS_ENDPOINT_URL=http://127.0.0.1:5056 AWS_ACCESS_KEY_ID=test \
-             AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1"
-        )
-    })
-}
 
 /// A name unique to this test run and `tag`.
 fn unique(tag: &str) -> String {
@@ -36,160 +26,21 @@ fn unique(tag: &str) -> String {
     format!("{tag}-{}-{}", std::process::id(), nanos % 1_000_000_000_000)
 }
 
-struct Aws {
-    rt: tokio::runtime::Runtime,
-    sfn: aws_sdk_sfn::Client,
-    ses: aws_sdk_sesv2::Client,
-}
-
-impl Aws {
-    fn new() -> Aws {
-        endpoint();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = rt.block_on(aws_config::load_defaults(
-            aws_config::BehaviorVersion::latest(),
-        ));
-        Aws {
-            sfn: aws_sdk_sfn::Client::new(&config),
-            ses: aws_sdk_sesv2::Client::new(&config),
-            rt,
-        }
-    }
-
-    fn create_state_machine(&self, name: &str) -> String {
-        let definition = json!({
-            "StartAt": "Wait",
-            "States": {"Wait": {"Type": "Wait", "Seconds": 86400, "End": true}},
-        });
-        let out = self
-            .rt
-            .block_on(
-                self.sfn
-                    .create_state_machine()
-                    .name(name)
-                    .definition(definition.to_string())
-                    .role_arn("arn:aws:iam::123456789012:role/mailshot-reactor-tests")
-                    .send(),
-            )
-            .expect("CreateStateMachine");
-        out.state_machine_arn().to_string()
-    }
-
-    fn create_identity(&self, address: &str) {
-        self.rt
-            .block_on(
-                self.ses
-                    .create_email_identity()
-                    .email_identity(address)
-                    .send(),
-            )
-            .expect("CreateEmailIdentity");
-    }
-
-    /// `(execution ARN, status, input)` of every execution of a state machine.
-    fn executions(&self, state_machine_arn: &str) -> Vec<(String, String, Value)> {
-        let list = self
-            .rt
-            .block_on(
-                self.sfn
-                    .list_executions()
-                    .state_machine_arn(state_machine_arn)
-                    .send(),
-            )
-            .expect("ListExecutions");
-        list.executions()
-            .iter()
-            .map(|e| {
-                let d = self
-                    .rt
-                    .block_on(
-                        self.sfn
-                            .describe_execution()
-                            .execution_arn(e.execution_arn())
-                            .send(),
-                    )
-                    .expect("DescribeExecution");
-                (
-                    d.execution_arn().to_string(),
-                    d.status().as_str().to_string(),
-                    serde_json::from_str(d.input().unwrap_or("null")).unwrap(),
-                )
-            })
-            .collect()
-    }
-}
-
-/// `GET /moto-api/data.json`.
-fn moto_data() -> Value {
-    let url = endpoint();
-    let host = url
-        .strip_prefix("http://")
-        .expect("AWS_ENDPOINT_URL is http://host:port")
-        .trim_end_matches('/');
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "GET /moto-api/data.json HTTP/1.0\r\nHost: {host}\r\nAccept: application/json\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let at = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("an HTTP response");
-    serde_json::from_slice(&response[at + 4..]).expect("data.json is JSON")
-}
-
-/// SES raw messages sent to `recipient`: `(message id, raw MIME)`.
-fn raw_messages_to(recipient: &str) -> Vec<(String, String)> {
-    let data = moto_data();
-    let mut found = Vec::new();
-    let mut visit = |m: &Value| {
-        let to_us = m["destinations"].as_array().is_some_and(|d| {
-            d.iter()
-                .any(|x| x.as_str().is_some_and(|x| x.contains(recipient)))
-        });
-        if to_us {
-            found.push((
-                m["id"].as_str().unwrap_or_default().to_string(),
-                m["raw_data"].as_str().unwrap_or_default().to_string(),
-            ));
-        }
-    };
-    // data.json: {"ses": {"RawMessage": [...]}} (per account/region in some versions).
-    fn walk(v: &Value, visit: &mut dyn FnMut(&Value)) {
-        match v {
-            Value::Object(map) => {
-                if map.contains_key("raw_data") {
-                    visit(v);
-                } else {
-                    map.values().for_each(|x| walk(x, visit));
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|x| walk(x, visit)),
-            _ => {}
-        }
-    }
-    walk(&data["ses"]["RawMessage"], &mut visit);
-    found
-}
-
 /// A test's world: state machines, a verified sender, a config pointing at them.
 struct World {
-    aws: Aws,
+    aws: Effects,
     onboarding: String,
     winback: String,
     config: tempfile::TempDir,
     data: tempfile::TempDir,
+    /// Dropped last: the server outlives the clients.
+    moto: MotoServer,
 }
 
 impl World {
     fn new(tag: &str) -> World {
-        let aws = Aws::new();
+        let moto = MotoServer::start();
+        let aws = moto.clients();
         let onboarding = aws.create_state_machine(&unique(&format!("{tag}-onb")));
         let winback = aws.create_state_machine(&unique(&format!("{tag}-win")));
         let from = format!("{}@example.com", unique(&format!("shop-{tag}")));
@@ -212,6 +63,7 @@ impl World {
             winback,
             config,
             data: tempfile::tempdir().unwrap(),
+            moto,
         }
     }
 
@@ -222,7 +74,7 @@ impl World {
     /// A writer of `data` with AWS effects attached.
     fn writer(&self, data: &Path) -> Writer {
         let reactor = load_with_secret(&self.config_file(), |_| Some(SECRET.to_string())).unwrap();
-        let effects = AwsEffects::from_env().expect("AWS clients");
+        let effects = AwsEffects::connect(Some(&self.moto.endpoint)).expect("AWS clients");
         let mut writer = Writer::open(data).unwrap();
         writer
             .attach_reactors(ReactorRunner::new(reactor, Box::new(effects)))
@@ -299,7 +151,7 @@ fn a_fire_and_forget_event_sends_one_ses_message_with_headers_tags_and_body() {
     let event = order_shipped(&unique("ev-shipped"), &email, "ord_4242");
     world.ingest(std::slice::from_ref(&event));
 
-    let messages = raw_messages_to(&email);
+    let messages = world.moto.raw_messages_to(&email);
     assert_eq!(messages.len(), 1, "{messages:?}");
     let (message_id, raw) = &messages[0];
     let files = tempfile::tempdir().unwrap();
@@ -339,7 +191,7 @@ fn a_fire_and_forget_event_sends_one_ses_message_with_headers_tags_and_body() {
 
     // Redelivered: still one message.
     world.ingest(std::slice::from_ref(&event));
-    assert_eq!(raw_messages_to(&email).len(), 1);
+    assert_eq!(world.moto.raw_messages_to(&email).len(), 1);
 }
 
 #[test]
@@ -391,7 +243,7 @@ fn a_suppressed_subscriber_is_skipped_with_the_reason() {
         order_shipped(&unique("ev-shipped"), &email, "ord_7"),
         customer_created(&unique("ev-created"), &email),
     ]);
-    assert!(raw_messages_to(&email).is_empty());
+    assert!(world.moto.raw_messages_to(&email).is_empty());
     assert!(world.aws.executions(&world.onboarding).is_empty());
     let log = world.log();
     let skipped = of_type(&log, "email.skipped");

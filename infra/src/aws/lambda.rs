@@ -3,6 +3,8 @@
 //! `aws_lambda_events` payloads. The work is synchronous (see [`crate::aws`] on blocking), so
 //! each handler runs it on a blocking thread.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use lambda_runtime::LambdaEvent;
@@ -27,6 +29,25 @@ pub async fn processor_handler(
     let (response, summary) =
         tokio::task::spawn_blocking(move || Processor::new(&aws).process_event(&event.payload))
             .await?;
+    tracing::info!(?summary, "kinesis batch processed");
+    Ok(response)
+}
+
+/// The processor Lambda with reactors (`MAILSHOT_CONFIG` names the config file in the
+/// deployment package): `processor`, with its [`super::reactors::AwsReactors`] attached, is
+/// kept across the invocations of one Lambda instance (which never overlap). After a batch
+/// commits, its records are reacted to and the outcomes put back to the stream.
+pub async fn reacting_processor_handler(
+    processor: Arc<Mutex<Processor>>,
+    event: LambdaEvent<KinesisEvent>,
+) -> Result<KinesisEventResponse, HandlerError> {
+    let (response, summary) = tokio::task::spawn_blocking(move || {
+        processor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .process_event(&event.payload)
+    })
+    .await?;
     tracing::info!(?summary, "kinesis batch processed");
     Ok(response)
 }

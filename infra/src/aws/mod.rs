@@ -62,8 +62,10 @@ pub mod kinesis;
 pub mod lambda;
 pub mod processor;
 pub mod queries;
+pub mod reactors;
 pub mod schema;
 pub mod store;
+pub mod verify;
 
 use std::future::Future;
 
@@ -110,6 +112,8 @@ pub struct Aws {
     pub kinesis: aws_sdk_kinesis::Client,
     pub names: Names,
     handle: tokio::runtime::Handle,
+    /// Items read so far by this handle and its clones (see [`Aws::items_read`]).
+    reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Aws {
@@ -122,7 +126,23 @@ impl Aws {
             kinesis: aws_sdk_kinesis::Client::new(&config),
             names,
             handle: tokio::runtime::Handle::current(),
+            reads: Default::default(),
         }
+    }
+
+    /// Items read from DynamoDB so far by this handle and its clones: one per `GetItem`, one
+    /// per key of a `BatchGetItem`, and the items of each `Query` page (at least one per
+    /// page). Strongly consistent reads of items under 4 KB cost one read unit each, so this
+    /// is the read-unit figure of `bench` (an upper bound for Query pages, which are billed
+    /// by their total size). The verify digests' Scans are not counted.
+    pub fn items_read(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts `n` items read (see [`Aws::items_read`]).
+    pub(crate) fn count_reads(&self, n: u64) {
+        self.reads
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Runs `f` to completion on the connected runtime (see the module doc on blocking).

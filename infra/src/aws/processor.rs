@@ -15,6 +15,7 @@ use mailshot_replay::{FoldError, fold_record};
 use serde::Serialize;
 
 use super::archive::{ArchiveReader, record_hash};
+use super::reactors::{AwsReactors, Reactable};
 use super::store::{RecordWriter, RowCache};
 use super::{Aws, AwsError, Tables};
 use crate::progress::Progress;
@@ -42,6 +43,8 @@ pub struct ProcessSummary {
     pub transactions: u64,
     /// Items written by those transactions (each costs 2 write units per KB on AWS).
     pub item_writes: u64,
+    /// Reactor outcomes put back to the stream (0 without reactors).
+    pub outcomes: u64,
 }
 
 impl ProcessSummary {
@@ -54,6 +57,7 @@ impl ProcessSummary {
         self.failed += other.failed;
         self.transactions += other.transactions;
         self.item_writes += other.item_writes;
+        self.outcomes += other.outcomes;
     }
 }
 
@@ -82,7 +86,10 @@ impl Delivered {
 
 enum Plan {
     Dead(String),
-    Duplicate,
+    Duplicate {
+        raw: String,
+        ids: Vec<FactId>,
+    },
     Fold {
         raw: String,
         new_ids: Vec<FactId>,
@@ -99,6 +106,10 @@ pub struct Processor {
     fail_before: Option<String>,
     /// Committed transactions and their items, since the last `process` call.
     committed: (u64, u64),
+    /// The reactors, if attached (live processing only; replay never has them).
+    reactors: Option<AwsReactors>,
+    /// The records of the current batch to react to, by index in the batch.
+    reactable: Vec<(usize, Reactable)>,
 }
 
 impl Processor {
@@ -109,7 +120,20 @@ impl Processor {
             cache: RowCache::default(),
             fail_before: None,
             committed: (0, 0),
+            reactors: None,
+            reactable: Vec::new(),
         }
+    }
+
+    /// Runs `reactors` on every batch after its records commit (see [`crate::aws::reactors`]).
+    pub fn with_reactors(mut self, reactors: AwsReactors) -> Processor {
+        self.reactors = Some(reactors);
+        self
+    }
+
+    /// The attached reactors.
+    pub fn reactors(&self) -> Option<&AwsReactors> {
+        self.reactors.as_ref()
     }
 
     /// Makes the next delivery of the record with this sequence number fail once before it
@@ -136,7 +160,33 @@ impl Processor {
             ..ProcessSummary::default()
         };
         let mut response = KinesisEventResponse::default();
-        if let Err((index, e)) = self.try_process(records, &mut summary) {
+        self.reactable.clear();
+        let mut failed = self.try_process(records, &mut summary).err();
+        if let Some((first, _)) = self.reactable.first()
+            && let Some(reactors) = self.reactors.as_mut()
+        {
+            // Only the records before a failed one are committed; react to those.
+            let first = *first;
+            let upto = failed.as_ref().map_or(records.len(), |(i, _)| *i);
+            let batch: Vec<Reactable> = std::mem::take(&mut self.reactable)
+                .into_iter()
+                .filter(|(i, _)| *i < upto)
+                .map(|(_, r)| r)
+                .collect();
+            let reacted = self
+                .aws
+                .live_tables()
+                .and_then(|tables| reactors.react(&self.aws, &tables, &batch));
+            match reacted {
+                Ok(put) => summary.outcomes += put,
+                // Redeliver from the first record reacted to: its records are duplicates
+                // for the projections, and their reactions are retried (claims and
+                // execution names keep them at most once).
+                Err(e) if first < upto => failed = Some((first, e)),
+                Err(_) => {}
+            }
+        }
+        if let Some((index, e)) = failed {
             tracing::warn!(
                 "record {} failed, reported for redelivery: {e}",
                 records[index].sequence_number
@@ -195,13 +245,13 @@ impl Processor {
                         .find(|m| m.rec == rec)
                         .map(|m| m.offset);
                     let mut new_ids = Vec::new();
-                    for id in ids {
+                    for id in ids.iter().copied() {
                         if !markers.contains_key(&id) && seen.insert(id) {
                             new_ids.push(id);
                         }
                     }
                     if new_ids.is_empty() {
-                        Plan::Duplicate
+                        Plan::Duplicate { raw, ids }
                     } else {
                         if prior.is_none() {
                             fresh += 1;
@@ -234,7 +284,16 @@ impl Processor {
                         .map_err(|e| (i, e))?;
                     summary.dead_lettered += 1;
                 }
-                Plan::Duplicate => summary.duplicates += 1,
+                Plan::Duplicate { raw, ids } => {
+                    summary.duplicates += 1;
+                    if self.reactors.is_some() {
+                        let record = Reactable {
+                            raw,
+                            identities: ids,
+                        };
+                        self.reactable.push((i, record));
+                    }
+                }
                 Plan::Fold {
                     raw,
                     new_ids,
@@ -249,6 +308,13 @@ impl Processor {
                         next_fresh += 1;
                         next_fresh - 1
                     });
+                    if self.reactors.is_some() {
+                        let record = Reactable {
+                            raw: raw.clone(),
+                            identities: new_ids.clone(),
+                        };
+                        self.reactable.push((i, record));
+                    }
                     let record = LogRecord {
                         offset,
                         ingest_time: records[i].arrival,
@@ -509,11 +575,21 @@ pub struct ReplayReport {
     pub previous_generation: u64,
 }
 
-/// Rebuilds every projection from the archive into a fresh generation of tables, then points
-/// the live pointer at it. Pause processing (the event source mapping, or `process`) while it
-/// runs: records folded into the old generation after the archive was read would be missing
-/// from the new one until replayed again.
-pub fn replay(aws: &Aws) -> Result<ReplayReport, AwsError> {
+/// A generation built from the archive (not live yet).
+#[derive(Debug, Clone)]
+pub struct BuiltGeneration {
+    /// Its tables.
+    pub tables: Tables,
+    /// Archived records folded.
+    pub records: u64,
+    /// The generation that was live when the build started.
+    pub previous: u64,
+}
+
+/// Folds the whole archive into a fresh generation of tables (the first generation number
+/// after the live one whose tables do not exist yet), with its checkpoints. Never runs
+/// reactors. `label` names the work on the progress line.
+pub fn build_generation(aws: &Aws, label: &str) -> Result<BuiltGeneration, AwsError> {
     let previous = aws.live_tables()?.generation;
     // A fresh generation: skip any left by an interrupted replay.
     let mut generation = previous + 1;
@@ -527,7 +603,7 @@ pub fn replay(aws: &Aws) -> Result<ReplayReport, AwsError> {
     let tables = aws.names.tables(generation);
     let reader = ArchiveReader::new(aws);
     let end = reader.end_offset()?;
-    let mut progress = Progress::new("replaying the archive", Some(end), "offsets");
+    let mut progress = Progress::new(label, Some(end), "offsets");
     let mut processor = Processor::new(aws);
     let mut records = 0u64;
     let mut last = 0;
@@ -556,11 +632,24 @@ pub fn replay(aws: &Aws) -> Result<ReplayReport, AwsError> {
     }
     let (items, _) = writer.into_items()?;
     processor.transact(items)?;
-    aws.set_generation(Some(previous), generation)?;
+    Ok(BuiltGeneration {
+        tables,
+        records,
+        previous,
+    })
+}
+
+/// Rebuilds every projection from the archive into a fresh generation of tables, then points
+/// the live pointer at it. Pause processing (the event source mapping, or `process`) while it
+/// runs: records folded into the old generation after the archive was read would be missing
+/// from the new one until replayed again. Never runs reactors.
+pub fn replay(aws: &Aws) -> Result<ReplayReport, AwsError> {
+    let built = build_generation(aws, "replaying the archive")?;
+    aws.set_generation(Some(built.previous), built.tables.generation)?;
     Ok(ReplayReport {
         projections: Projection::ALL.iter().map(|p| p.name()).collect(),
-        records,
-        generation,
-        previous_generation: previous,
+        records: built.records,
+        generation: built.tables.generation,
+        previous_generation: built.previous,
     })
 }

@@ -214,6 +214,46 @@ impl Aws {
         )))
     }
 
+    /// Deletes the whole deployment of this prefix: the stream, the log table (archive,
+    /// dedupe index, claims) and the tables of every generation up to the live one. For
+    /// scratch deployments (`bench`); there is no undo.
+    pub fn destroy(&self) -> Result<(), AwsError> {
+        if let Some(live) = self.generation()? {
+            for generation in 1..=live {
+                self.delete_generation(&self.names.tables(generation))?;
+            }
+        }
+        let log = self.names.log_table();
+        match self.block(self.ddb.delete_table().table_name(&log).send()) {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) => {}
+            Err(e) => return Err(AwsError::sdk("DeleteTable", &log, e)),
+        }
+        let stream = self.names.stream();
+        match self.block(
+            self.kinesis
+                .delete_stream()
+                .stream_name(&stream)
+                .enforce_consumer_deletion(true)
+                .send(),
+        ) {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(AwsError::Sdk {
+                op: "DeleteStream",
+                resource: stream,
+                message: aws_sdk_kinesis::error::DisplayErrorContext(&e).to_string(),
+            }),
+        }
+    }
+
     /// `init`: the stream, the log table, and the projection tables of the live generation
     /// (generation 1 on a fresh deployment).
     pub fn init(&self, shards: i32) -> Result<InitReport, AwsError> {

@@ -208,6 +208,7 @@ fn counts_of(item: &Item) -> Counts {
 impl Aws {
     /// A consistent GetItem.
     pub(crate) fn get_item(&self, table: &str, key: Item) -> Result<Option<Item>, AwsError> {
+        self.count_reads(1);
         self.block(
             self.ddb
                 .get_item()
@@ -232,7 +233,9 @@ impl Aws {
             let out = self
                 .block(build().set_exclusive_start_key(start.take()).send())
                 .map_err(|e| AwsError::sdk("Query", table, e))?;
-            for item in out.items.unwrap_or_default() {
+            let items = out.items.unwrap_or_default();
+            self.count_reads((items.len() as u64).max(1));
+            for item in items {
                 if !visit(item)? {
                     return Ok(());
                 }
@@ -248,6 +251,7 @@ impl Aws {
     pub(crate) fn batch_get(&self, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, AwsError> {
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(100) {
+            self.count_reads(chunk.len() as u64);
             let mut pending = Some(
                 KeysAndAttributes::builder()
                     .set_keys(Some(chunk.to_vec()))

@@ -1,13 +1,32 @@
 //! The processor Lambda (Kinesis event source mapping with `ReportBatchItemFailures`): wires
-//! [`mailshot_infra::aws::lambda::processor_handler`] into the Lambda runtime.
+//! [`mailshot_infra::aws::lambda::processor_handler`] into the Lambda runtime, or
+//! [`mailshot_infra::aws::lambda::reacting_processor_handler`] when `MAILSHOT_CONFIG` names
+//! a reactors config file (docs/aws.md).
+
+use std::sync::{Arc, Mutex};
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use mailshot_infra::aws::lambda::{HandlerError, processor_handler};
+use mailshot_infra::aws::lambda::{HandlerError, processor_handler, reacting_processor_handler};
+use mailshot_infra::aws::processor::Processor;
+use mailshot_infra::aws::reactors::AwsReactors;
 use mailshot_infra::aws::{Aws, Names};
 
 #[tokio::main]
 async fn main() -> Result<(), HandlerError> {
     let aws = Aws::connect(Names::resolve(None)).await;
+    if let Some(path) = std::env::var_os("MAILSHOT_CONFIG") {
+        let path = std::path::PathBuf::from(path);
+        let reactors =
+            tokio::task::spawn_blocking(move || AwsReactors::from_config_file(&path)).await??;
+        for (key, problem) in reactors.template_problems() {
+            tracing::warn!("template {key}: {problem} (its emails will be skipped)");
+        }
+        let processor = Arc::new(Mutex::new(Processor::new(&aws).with_reactors(reactors)));
+        return lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
+            reacting_processor_handler(processor.clone(), event)
+        }))
+        .await;
+    }
     let aws = &aws;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
         processor_handler(aws, event).await

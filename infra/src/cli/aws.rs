@@ -1,6 +1,7 @@
 //! `mailshot --backend aws …`: the command-line contract of DESIGN §5 against AWS, with the
 //! same JSON as the embedded runtime, plus `init` and `process`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -11,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::{Cli, Command, render};
 use crate::aws::kinesis::Outgoing;
-use crate::aws::processor::{Processor, replay};
+use crate::aws::processor::{ProcessSummary, Processor, replay};
 use crate::aws::queries::run_query;
 use crate::aws::store::DynamoReader;
 use crate::aws::{Aws, Names};
@@ -55,6 +56,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime for the AWS SDK")?;
     let names = Names::resolve(cli.aws_prefix.as_deref());
     let aws = runtime.block_on(Aws::connect(names));
+    if let Some(call) = cli.command.as_query()? {
+        return print_query(&aws, call.tool, call.args, call.json);
+    }
     match cli.command {
         Command::Init { shards } => {
             let report = aws.init(shards)?;
@@ -70,82 +74,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(&summary)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Process { follow } => {
-            let mut processor = Processor::new(&aws);
-            let mut progress = crate::progress::Progress::new("processing", None, "records");
-            let mut last = 0;
-            loop {
-                let summary = aws.drain(&mut processor, |t| {
-                    progress.inc(t.records - last);
-                    last = t.records;
-                })?;
-                if !follow {
-                    progress.finish();
-                    println!("{}", serde_json::to_string(&summary)?);
-                    return Ok(ExitCode::SUCCESS);
-                }
-                last = 0;
-                std::thread::sleep(std::time::Duration::from_secs(1));
-            }
-        }
-        Command::Stats {
-            from,
-            to,
-            template,
-            sequence,
-            json,
-        } => print_query(
-            &aws,
-            "get_delivery_stats",
-            json!({"startDate": from, "endDate": to, "templateKey": template, "sequenceId": sequence}),
-            json,
-        ),
-        Command::Events {
-            kind,
-            key,
-            event_type,
-            from,
-            to,
-            limit,
-            next,
-            json,
-        } => {
-            let (tool, arg) = match kind.as_str() {
-                "subscriber" => ("get_subscriber_events", "email"),
-                "template" => ("get_template_events", "templateKey"),
-                "sequence" => ("get_sequence_events", "sequenceId"),
-                other => anyhow::bail!(
-                    "events: unknown kind {other:?}: expected subscriber, template or sequence"
-                ),
-            };
-            let mut args = json!({"eventType": event_type, "startDate": from, "endDate": to,
-                                  "limit": limit, "nextToken": next});
-            args[arg] = json!(key);
-            print_query(&aws, tool, args, json)
-        }
-        Command::Subscriber { email, json } => {
-            print_query(&aws, "get_subscriber", json!({"email": email}), json)
-        }
-        Command::Trace { email, json } => {
-            print_query(&aws, "trace_subscriber", json!({"email": email}), json)
-        }
-        Command::Suppressed { limit, next, json } => print_query(
-            &aws,
-            "list_suppressed",
-            json!({"limit": limit, "nextToken": next}),
-            json,
-        ),
-        Command::Links {
-            template,
-            from,
-            to,
-            json,
-        } => print_query(
-            &aws,
-            "get_link_stats",
-            json!({"templateKey": template, "startDate": from, "endDate": to}),
-            json,
-        ),
+        Command::Process { follow } => process(&aws, follow, cli.config.as_deref()),
         Command::Unsuppress { email, reason } => unsuppress(&aws, &email, &reason),
         Command::Replay { projection } => {
             if projection.is_some() {
@@ -165,6 +94,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(&report)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Mcp => crate::mcp::serve_aws(&aws),
+        Command::Unsubscribe { token } => {
+            super::reactors::unsubscribe_aws(&aws, cli.config.as_deref(), &token)
+        }
+        Command::Demo { inputs } => super::demo::run_aws(
+            &aws,
+            inputs.unwrap_or(super::demo::AWS_INPUTS),
+            cli.config.as_deref(),
+        ),
+        Command::Bench { inputs, seed, json } => super::aws_bench::run(
+            &aws,
+            inputs.unwrap_or(super::aws_bench::AWS_INPUTS),
+            seed,
+            json,
+        ),
+        Command::Verify => super::print_verify(&crate::aws::verify::verify(&aws)?),
         other => anyhow::bail!(
             "{} is not available with --backend aws",
             format!("{other:?}")
@@ -174,6 +119,48 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .to_lowercase()
         ),
     }
+}
+
+/// `process [--follow]`: drains the stream through the processor, with the reactors of the
+/// config in force (if any) on every batch.
+fn process(aws: &Aws, follow: bool, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut processor = Processor::new(aws);
+    if let Some(reactors) = super::reactors::aws_reactors(config)? {
+        processor = processor.with_reactors(reactors);
+    }
+    let total = drain_all(aws, &mut processor, follow)?;
+    if let Some(reactors) = processor.reactors() {
+        eprintln!("{}", super::reactors::describe(&reactors.stats()));
+    }
+    println!("{}", serde_json::to_string(&total)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Drains the stream through `processor`, with progress on a terminal. With `follow`, keeps
+/// polling (every second) and never returns but on an error; without, drains again while
+/// the reactors put outcomes, so that they are folded before it returns.
+pub(super) fn drain_all(
+    aws: &Aws,
+    processor: &mut Processor,
+    follow: bool,
+) -> anyhow::Result<ProcessSummary> {
+    let mut progress = crate::progress::Progress::new("processing", None, "records");
+    let mut total = ProcessSummary::default();
+    loop {
+        let mut last = 0;
+        let summary = aws.drain(processor, |t| {
+            progress.inc(t.records - last);
+            last = t.records;
+        })?;
+        total.add(&summary);
+        if follow {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        } else if summary.outcomes == 0 {
+            break;
+        }
+    }
+    progress.finish();
+    Ok(total)
 }
 
 /// `unsuppress EMAIL --reason TEXT` on AWS: puts `suppression.removed` to the stream; it takes

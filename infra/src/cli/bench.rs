@@ -91,7 +91,7 @@ fn dir_size(path: &std::path::Path) -> u64 {
 }
 
 /// xorshift64*: enough randomness to pick query ranges, reproducibly.
-struct Rng(u64);
+pub(super) struct Rng(pub u64);
 impl Rng {
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
@@ -99,60 +99,67 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 }
 
-pub fn run(inputs: u64, seed: u64, as_json: bool) -> anyhow::Result<ExitCode> {
-    let scratch = tempfile::Builder::new()
-        .prefix("mailshot-bench")
-        .tempdir()?;
-    let input_path = scratch.path().join("input.ndjson");
+/// Inputs of the embedded bench unless `--inputs` says otherwise.
+pub const EMBEDDED_INPUTS: u64 = 100_000;
+
+/// The generated input of a bench: where its days lie, and templates and sequences seen in
+/// it (sampled), for the stats queries.
+pub(super) struct BenchInput {
+    pub start: Day,
+    pub days: u32,
+    pub templates: Vec<String>,
+    pub sequences: Vec<String>,
+}
+
+/// Writes `inputs` generated inputs (seed `seed`) to `path` as NDJSON.
+pub(super) fn generate_input(
+    path: &std::path::Path,
+    inputs: u64,
+    seed: u64,
+) -> anyhow::Result<BenchInput> {
     let cfg = WorkloadConfig::new(inputs, seed);
     let (start, days) = (cfg.start, cfg.days);
     eprintln!("bench: generating {inputs} inputs");
     let (mut templates, mut sequences) = (Vec::<String>::new(), Vec::<String>::new());
-    {
-        let mut out =
-            std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&input_path)?);
-        for (i, line) in Generator::new(cfg).enumerate() {
-            if i % 97 == 0 {
-                for input in parse_line(line.as_bytes()).into_iter().flatten() {
-                    if let InputBody::Ses(facts) = &input.body {
-                        for f in facts {
-                            if !templates.contains(&f.template_key.to_string()) {
-                                templates.push(f.template_key.to_string());
-                            }
-                            if !sequences.contains(&f.sequence_id.to_string()) {
-                                sequences.push(f.sequence_id.to_string());
-                            }
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    for (i, line) in Generator::new(cfg).enumerate() {
+        if i % 97 == 0 {
+            for input in parse_line(line.as_bytes()).into_iter().flatten() {
+                if let InputBody::Ses(facts) = &input.body {
+                    for f in facts {
+                        if !templates.contains(&f.template_key.to_string()) {
+                            templates.push(f.template_key.to_string());
+                        }
+                        if !sequences.contains(&f.sequence_id.to_string()) {
+                            sequences.push(f.sequence_id.to_string());
                         }
                     }
                 }
             }
-            out.write_all(line.as_bytes())?;
-            out.write_all(b"\n")?;
         }
-        out.flush()?;
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\n")?;
     }
-    let input_bytes = std::fs::metadata(&input_path)?.len();
-    let mut anon = AnonPeak::start();
-    let data = scratch.path().join("data");
-    let mut writer = Writer::open(&data)?;
-    eprintln!("bench: ingesting {} MB", input_bytes / (1 << 20));
-    let t = Instant::now();
-    let summary = writer.ingest(&[LineSource::File(input_path.clone())], |_| {}, |_| {})?;
-    let ingest_secs = t.elapsed().as_secs_f64();
-    let ingest_rss = peak_rss_mb();
-    std::fs::remove_file(&input_path)?;
+    out.flush()?;
+    Ok(BenchInput {
+        start,
+        days,
+        templates,
+        sequences,
+    })
+}
 
-    eprintln!("bench: {STATS_QUERIES} stats queries");
-    let mut hist = Histogram::<u64>::new(3)?;
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    let snapshot_store = writer.store.clone();
-    let now = now();
-    for _ in 0..STATS_QUERIES {
+impl BenchInput {
+    /// The arguments of a random stats query: ranges around the traffic's days, open bounds,
+    /// a template or sequence scope or none.
+    pub(super) fn stats_args(&self, rng: &mut Rng) -> serde_json::Value {
+        let (start, days) = (self.start, self.days);
+        let (templates, sequences) = (&self.templates, &self.sequences);
         let a = start.0 - 5 + rng.below(u64::from(days) + 10) as i32;
         let b = a + rng.below(400) as i32;
         let mut args = json!({});
@@ -171,6 +178,34 @@ pub fn run(inputs: u64, seed: u64, as_json: bool) -> anyhow::Result<ExitCode> {
             }
             _ => {}
         }
+        args
+    }
+}
+
+pub fn run(inputs: u64, seed: u64, as_json: bool) -> anyhow::Result<ExitCode> {
+    let scratch = tempfile::Builder::new()
+        .prefix("mailshot-bench")
+        .tempdir()?;
+    let input_path = scratch.path().join("input.ndjson");
+    let input = generate_input(&input_path, inputs, seed)?;
+    let input_bytes = std::fs::metadata(&input_path)?.len();
+    let mut anon = AnonPeak::start();
+    let data = scratch.path().join("data");
+    let mut writer = Writer::open(&data)?;
+    eprintln!("bench: ingesting {} MB", input_bytes / (1 << 20));
+    let t = Instant::now();
+    let summary = writer.ingest(&[LineSource::File(input_path.clone())], |_| {}, |_| {})?;
+    let ingest_secs = t.elapsed().as_secs_f64();
+    let ingest_rss = peak_rss_mb();
+    std::fs::remove_file(&input_path)?;
+
+    eprintln!("bench: {STATS_QUERIES} stats queries");
+    let mut hist = Histogram::<u64>::new(3)?;
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let snapshot_store = writer.store.clone();
+    let now = now();
+    for _ in 0..STATS_QUERIES {
+        let args = input.stats_args(&mut rng);
         let t = Instant::now();
         let snapshot = snapshot_store.snapshot()?;
         let answer = query::run(&snapshot, "get_delivery_stats", &args, now)?;

@@ -1,5 +1,8 @@
 //! `mailshot demo`: a realistic month of traffic, ingested, then the answers an operator,
-//! an analyst and an auditor would ask for.
+//! an analyst and an auditor would ask for. The same report on both backends: the embedded
+//! runtime ingests into the data dir (with the example reactors writing the outbox); AWS
+//! ingests to Kinesis and processes (reactors only with an explicit `--config`: the demo
+//! never sends real email on its own).
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -7,33 +10,48 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use mailshot_domain::workload::{Generator, WorkloadConfig};
-use mailshot_domain::{InputBody, parse_line};
+use mailshot_domain::{Day, InputBody, parse_line};
 use mailshot_projections::query;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::render;
+use crate::aws::Aws;
+use crate::aws::processor::Processor;
 use crate::embedded::{LineSource, Writer};
 use crate::queries::now;
 
 /// Seed of the demo traffic: on a given day, a second demo finds only duplicates.
 const DEMO_SEED: u64 = 2024;
+/// Inputs of the demo on the embedded runtime, unless `--inputs` says otherwise.
+pub const EMBEDDED_INPUTS: u64 = 60_000;
+/// Inputs of the demo on AWS, unless `--inputs` says otherwise (a small month: every input
+/// is a Kinesis record and a DynamoDB transaction).
+pub const AWS_INPUTS: u64 = 400;
 
-pub fn run(data: &Path, inputs: u64, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+/// The demo traffic, written to a temporary NDJSON file.
+struct Traffic {
+    file: tempfile::NamedTempFile,
+    templates: BTreeSet<String>,
+    start: Day,
+    days: u32,
+}
+
+fn generate(inputs: u64) -> anyhow::Result<Traffic> {
     let mut cfg = WorkloadConfig::new(inputs, DEMO_SEED);
     // The month that ends today: event rows expire 365 days after their event time, so an
     // older month would leave the event lists empty.
-    cfg.start = mailshot_domain::Day(now().day().0 - cfg.days as i32);
+    cfg.start = Day(now().day().0 - cfg.days as i32);
     let (start, days) = (cfg.start, cfg.days);
     println!(
         "== generating {inputs} inputs: {days} days of traffic from {start} (seed {DEMO_SEED})"
     );
-    let tmp = tempfile::Builder::new()
+    let file = tempfile::Builder::new()
         .prefix("mailshot-demo")
         .suffix(".ndjson")
         .tempfile()?;
     let mut templates = BTreeSet::new();
     {
-        let mut out = std::io::BufWriter::new(tmp.as_file());
+        let mut out = std::io::BufWriter::new(file.as_file());
         for line in Generator::new(cfg) {
             for input in parse_line(line.as_bytes()).into_iter().flatten() {
                 if let InputBody::Ses(facts) = &input.body {
@@ -45,33 +63,22 @@ pub fn run(data: &Path, inputs: u64, config: Option<&Path>) -> anyhow::Result<Ex
         }
         out.flush()?;
     }
-    println!("== ingesting into {}", data.display());
-    let mut writer = Writer::open(data)?;
-    // The shop's app events trigger the example sequences and emails (examples/mailshot.toml).
-    super::reactors::attach_demo(&mut writer, config)?;
-    let mut rejected = 0;
-    let summary = writer.ingest(
-        &[LineSource::File(tmp.path().to_path_buf())],
-        |_| rejected += 1,
-        |_| {},
-    )?;
-    println!("{}", serde_json::to_string(&summary)?);
-    println!(
-        "({rejected} malformed inputs were quarantined in {}/quarantine/)",
-        data.display()
-    );
-    if let Some(stats) = writer.reactor_stats() {
-        println!("{}", super::reactors::describe(&stats));
-    }
-    println!(
-        "outbox: {} rendered emails (.eml) in {}",
-        super::reactors::outbox_count(data),
-        crate::reactors::outbox_dir(data).display()
-    );
+    Ok(Traffic {
+        file,
+        templates,
+        start,
+        days,
+    })
+}
 
-    let snapshot = writer.store.snapshot()?;
-    let ask = |tool: &str, args: serde_json::Value| query::run(&snapshot, tool, &args, now());
-    let end = mailshot_domain::Day(start.0 + days as i32 - 1);
+/// The questions and their answers; `ask` answers one query tool.
+fn report(
+    traffic: &Traffic,
+    ask: &mut dyn FnMut(&str, Value) -> anyhow::Result<Value>,
+    try_prefix: &str,
+) -> anyhow::Result<()> {
+    let (start, days) = (traffic.start, traffic.days);
+    let end = Day(start.0 + days as i32 - 1);
     println!("\n== delivery stats {start} .. {end}");
     let stats = ask(
         "get_delivery_stats",
@@ -81,7 +88,7 @@ pub fn run(data: &Path, inputs: u64, config: Option<&Path>) -> anyhow::Result<Ex
 
     println!("\n== top templates by open rate");
     let mut rows = Vec::new();
-    for t in &templates {
+    for t in &traffic.templates {
         let s = ask("get_delivery_stats", json!({"templateKey": t}))?;
         rows.push((
             s["rates"]["open"].as_f64().unwrap_or(0.0),
@@ -112,16 +119,102 @@ pub fn run(data: &Path, inputs: u64, config: Option<&Path>) -> anyhow::Result<Ex
             first["offset"]
         );
         println!("\n== trace of {email}");
-        let reader = crate::embedded::ReaderView {
-            log: &writer.log,
-            snapshot: &snapshot,
-        };
-        let trace = reader.trace(&email)?;
+        let trace = ask("trace_subscriber", json!({"email": email}))?;
         print!("{}", render::human("trace_subscriber", &trace));
     }
+    println!("\nTry: {try_prefix} stats --template <key> | events subscriber <email> | suppressed");
+    Ok(())
+}
+
+/// `mailshot demo` on the embedded runtime.
+pub fn run(data: &Path, inputs: u64, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let traffic = generate(inputs)?;
+    println!("== ingesting into {}", data.display());
+    let mut writer = Writer::open(data)?;
+    // The shop's app events trigger the example sequences and emails (examples/mailshot.toml).
+    super::reactors::attach_demo(&mut writer, config)?;
+    let mut rejected = 0;
+    let summary = writer.ingest(
+        &[LineSource::File(traffic.file.path().to_path_buf())],
+        |_| rejected += 1,
+        |_| {},
+    )?;
+    println!("{}", serde_json::to_string(&summary)?);
     println!(
-        "\nTry: mailshot --data {} stats --template <key> | events subscriber <email> | suppressed",
+        "({rejected} malformed inputs were quarantined in {}/quarantine/)",
         data.display()
     );
+    if let Some(stats) = writer.reactor_stats() {
+        println!("{}", super::reactors::describe(&stats));
+    }
+    println!(
+        "outbox: {} rendered emails (.eml) in {}",
+        super::reactors::outbox_count(data),
+        crate::reactors::outbox_dir(data).display()
+    );
+
+    let snapshot = writer.store.snapshot()?;
+    let reader = crate::embedded::ReaderView {
+        log: &writer.log,
+        snapshot: &snapshot,
+    };
+    let mut ask = |tool: &str, args: Value| -> anyhow::Result<Value> {
+        if tool == "trace_subscriber" {
+            let email = args["email"].as_str().unwrap_or_default();
+            return Ok(reader.trace(email)?);
+        }
+        Ok(query::run(&snapshot, tool, &args, now())?)
+    };
+    report(
+        &traffic,
+        &mut ask,
+        &format!("mailshot --data {}", data.display()),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mailshot --backend aws demo`: ingest to Kinesis, process (with the reactors of an
+/// explicit `--config` only), then the same report from DynamoDB.
+pub fn run_aws(aws: &Aws, inputs: u64, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let traffic = generate(inputs)?;
+    println!(
+        "== ingesting into the stream {} (prefix {})",
+        aws.names.stream(),
+        aws.names.prefix
+    );
+    aws.live_tables()?;
+    let mut rejected = 0;
+    let summary = crate::aws::ingest::ingest_sources(
+        aws,
+        &[LineSource::File(traffic.file.path().to_path_buf())],
+        &mut |_| rejected += 1,
+    )?;
+    println!("{}", serde_json::to_string(&summary)?);
+    println!("({rejected} malformed inputs were quarantined in the dead letters of the log table)");
+    println!("== processing");
+    let mut processor = Processor::new(aws);
+    match config {
+        Some(path) => {
+            if let Some(reactors) = super::reactors::aws_reactors(Some(path))? {
+                processor = processor.with_reactors(reactors);
+            }
+        }
+        None => println!(
+            "(reactors off: the AWS demo sends email and starts executions only with an explicit --config)"
+        ),
+    }
+    let processed = super::aws::drain_all(aws, &mut processor, false)?;
+    println!("{}", serde_json::to_string(&processed)?);
+    if let Some(reactors) = processor.reactors() {
+        println!("{}", super::reactors::describe(&reactors.stats()));
+    }
+    let mut ask = |tool: &str, args: Value| -> anyhow::Result<Value> {
+        Ok(crate::aws::queries::run_query(aws, tool, &args, now())?)
+    };
+    report(
+        &traffic,
+        &mut ask,
+        &format!("mailshot --backend aws --aws-prefix {}", aws.names.prefix),
+    )?;
     Ok(ExitCode::SUCCESS)
 }

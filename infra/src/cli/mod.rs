@@ -2,9 +2,11 @@
 //! `--json`, and a readable table without it.
 
 mod aws;
+mod aws_bench;
 mod bench;
 mod demo;
 mod query;
+mod query_call;
 mod reactors;
 mod render;
 
@@ -17,6 +19,7 @@ use mailshot_projections::Projection;
 use serde_json::json;
 
 pub use self::aws::Backend;
+pub use self::query_call::QueryCall;
 use crate::embedded::{LineSource, Writer, rebuild, verify};
 
 /// mailshot: the event-sourced engagement log of an email-sequence system.
@@ -149,18 +152,49 @@ pub enum Command {
     },
     /// Generate a realistic month of traffic, ingest it and show what the queries answer.
     Demo {
-        #[arg(long, default_value_t = 60_000)]
-        inputs: u64,
+        /// Inputs to generate (default 60000; 400 with --backend aws).
+        #[arg(long)]
+        inputs: Option<u64>,
     },
     /// Measure ingest, query and replay on N generated inputs in a scratch data dir.
     Bench {
-        #[arg(long, default_value_t = 100_000)]
-        inputs: u64,
+        /// Inputs to generate (default 100000; 500 with --backend aws).
+        #[arg(long)]
+        inputs: Option<u64>,
         #[arg(long, default_value_t = 7)]
         seed: u64,
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Prints `verify`'s reports (one line per projection on stderr, the JSON on stdout); exit 1
+/// when a projection differs from its rebuild.
+fn print_verify(reports: &[crate::embedded::VerifyReport]) -> anyhow::Result<ExitCode> {
+    let mut ok = true;
+    for r in reports {
+        if r.matches {
+            eprintln!(
+                "{}: ok ({} rows, digest {})",
+                r.projection, r.rows, r.live_digest
+            );
+        } else {
+            ok = false;
+            eprintln!(
+                "{}: MISMATCH: live {} rebuilt {}; first differing key {}",
+                r.projection,
+                r.live_digest,
+                r.rebuilt_digest,
+                r.first_difference.as_deref().unwrap_or("?")
+            );
+        }
+    }
+    println!("{}", serde_json::to_string(reports)?);
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Runs the command line; errors are printed as one line on stderr.
@@ -175,12 +209,31 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `gen`: the deterministic workload as NDJSON on stdout (any backend: it touches no data).
+fn generate(inputs: u64, seed: u64) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    for line in Generator::new(WorkloadConfig::new(inputs, seed)) {
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Gen { inputs, seed } = cli.command {
+        return generate(inputs, seed);
+    }
     if cli.backend == Backend::Aws {
         return aws::run(cli);
     }
     let data = cli.data;
     let config = cli.config;
+    if let Some(call) = cli.command.as_query()? {
+        return query::run(&data, call.tool, call.args, call.json);
+    }
     match cli.command {
         Command::Ingest { files } => {
             let sources: Vec<LineSource> = files.iter().map(|f| LineSource::parse(f)).collect();
@@ -197,64 +250,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Stats {
-            from,
-            to,
-            template,
-            sequence,
-            json,
-        } => query::run(
-            &data,
-            "get_delivery_stats",
-            json!({"startDate": from, "endDate": to, "templateKey": template, "sequenceId": sequence}),
-            json,
-        ),
-        Command::Events {
-            kind,
-            key,
-            event_type,
-            from,
-            to,
-            limit,
-            next,
-            json,
-        } => {
-            let (tool, arg) = match kind.as_str() {
-                "subscriber" => ("get_subscriber_events", "email"),
-                "template" => ("get_template_events", "templateKey"),
-                "sequence" => ("get_sequence_events", "sequenceId"),
-                other => anyhow::bail!(
-                    "events: unknown kind {other:?}: expected subscriber, template or sequence"
-                ),
-            };
-            let mut args = json!({"eventType": event_type, "startDate": from, "endDate": to,
-                                  "limit": limit, "nextToken": next});
-            args[arg] = json!(key);
-            query::run(&data, tool, args, json)
-        }
-        Command::Subscriber { email, json } => {
-            query::run(&data, "get_subscriber", json!({"email": email}), json)
-        }
-        Command::Trace { email, json } => {
-            query::run(&data, "trace_subscriber", json!({"email": email}), json)
-        }
-        Command::Suppressed { limit, next, json } => query::run(
-            &data,
-            "list_suppressed",
-            json!({"limit": limit, "nextToken": next}),
-            json,
-        ),
-        Command::Links {
-            template,
-            from,
-            to,
-            json,
-        } => query::run(
-            &data,
-            "get_link_stats",
-            json!({"templateKey": template, "startDate": from, "endDate": to}),
-            json,
-        ),
+        Command::Stats { .. }
+        | Command::Events { .. }
+        | Command::Subscriber { .. }
+        | Command::Trace { .. }
+        | Command::Suppressed { .. }
+        | Command::Links { .. } => unreachable!("query commands are answered by as_query above"),
         Command::Unsuppress { email, reason } => query::unsuppress(&data, &email, &reason),
         Command::Unsubscribe { token } => reactors::unsubscribe(&data, config.as_deref(), &token),
         Command::Replay { projection } => {
@@ -276,50 +277,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Verify => {
             let writer = Writer::open(&data)?;
-            let reports = verify(&writer)?;
-            let mut ok = true;
-            for r in &reports {
-                if r.matches {
-                    eprintln!(
-                        "{}: ok ({} rows, digest {})",
-                        r.projection, r.rows, r.live_digest
-                    );
-                } else {
-                    ok = false;
-                    eprintln!(
-                        "{}: MISMATCH: live {} rebuilt {}; first differing key {}",
-                        r.projection,
-                        r.live_digest,
-                        r.rebuilt_digest,
-                        r.first_difference.as_deref().unwrap_or("?")
-                    );
-                }
-            }
-            println!("{}", serde_json::to_string(&reports)?);
-            Ok(if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            print_verify(&verify(&writer)?)
         }
-        Command::Gen { inputs, seed } => {
-            use std::io::Write;
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            for line in Generator::new(WorkloadConfig::new(inputs, seed)) {
-                out.write_all(line.as_bytes())?;
-                out.write_all(b"\n")?;
-            }
-            out.flush()?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Gen { inputs, seed } => generate(inputs, seed),
         Command::Mcp => crate::mcp::serve(&data),
         Command::Init { .. } | Command::Process { .. } => {
             anyhow::bail!(
                 "init and process are for --backend aws (the embedded runtime folds on ingest)"
             )
         }
-        Command::Demo { inputs } => demo::run(&data, inputs, config.as_deref()),
-        Command::Bench { inputs, seed, json } => bench::run(inputs, seed, json),
+        Command::Demo { inputs } => demo::run(
+            &data,
+            inputs.unwrap_or(demo::EMBEDDED_INPUTS),
+            config.as_deref(),
+        ),
+        Command::Bench { inputs, seed, json } => {
+            bench::run(inputs.unwrap_or(bench::EMBEDDED_INPUTS), seed, json)
+        }
     }
 }

@@ -8,10 +8,14 @@ use anyhow::Context;
 use mailshot_domain::{SystemAction, SystemEvent, normalise_email};
 use mailshot_reactors::{Config, MemoryTemplates, Reactor, token};
 
+use crate::aws::Aws;
+use crate::aws::kinesis::Outgoing;
+use crate::aws::reactors::AwsReactors;
 use crate::embedded::Writer;
 use crate::queries::now;
 use crate::reactors::{
-    OutboxEffects, ReactorRunner, RunnerStats, env_secret, load_parts, outbox_dir, outcome_event_id,
+    Loaded, OutboxEffects, ReactorRunner, RunnerStats, env_secret, load_parts, outbox_dir,
+    outcome_event_id,
 };
 
 /// The config file used when `--config` is not given, if it exists in the working directory.
@@ -65,6 +69,21 @@ pub fn attach(writer: &mut Writer, config: Option<&Path>) -> anyhow::Result<bool
     let effects = OutboxEffects::new(writer.dir());
     writer.attach_reactors(ReactorRunner::new(reactor, Box::new(effects)))?;
     Ok(true)
+}
+
+/// The reactors of the config in force (if any) with real AWS effects (SESv2, Step
+/// Functions), for `mailshot --backend aws process`.
+pub fn aws_reactors(config: Option<&Path>) -> anyhow::Result<Option<AwsReactors>> {
+    let Some(path) = config_path(config) else {
+        return Ok(None);
+    };
+    let reactors = AwsReactors::from_config_file(&path)?;
+    for (key, problem) in reactors.template_problems() {
+        eprintln!(
+            "mailshot: warning: template {key}: {problem} (its emails will be skipped with this reason)"
+        );
+    }
+    Ok(Some(reactors))
 }
 
 fn warn_about_templates(reactor: &Reactor) {
@@ -121,15 +140,13 @@ pub fn outbox_count(data: &Path) -> usize {
         .unwrap_or(0)
 }
 
-/// `mailshot unsubscribe TOKEN`: verifies the token with the config's secret and appends
-/// `subscriber.unsubscribed` (exit 0, `{"email","unsubscribed":true}`); a malformed, forged
-/// or expired token is refused with the reason (exit 1). Presenting the same token again
-/// appends nothing new (its event id is derived from the token).
-pub fn unsubscribe(
-    data: &Path,
+/// The `subscriber.unsubscribed` event a valid token stands for, with the loaded config;
+/// `Err(exit code 1)` after saying on stderr why a token is refused (malformed, forged or
+/// expired). The event id is derived from the token, so presenting it again is a duplicate.
+fn unsubscribe_event(
     config: Option<&Path>,
     token_text: &str,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Result<(Loaded, SystemEvent), ExitCode>> {
     let Some(path) = config_path(config) else {
         anyhow::bail!(
             "unsubscribe needs the config whose secret signed the token: --config FILE or ./{DEFAULT_CONFIG}"
@@ -141,18 +158,15 @@ pub fn unsubscribe(
         Ok(email) => email,
         Err(e) => {
             eprintln!("mailshot: unsubscribe refused: {e}");
-            return Ok(ExitCode::from(1));
+            return Ok(Err(ExitCode::from(1)));
         }
     };
     let Some(email) = normalise_email(&email) else {
         eprintln!(
             "mailshot: unsubscribe refused: the token's address {email:?} is not an email address"
         );
-        return Ok(ExitCode::from(1));
+        return Ok(Err(ExitCode::from(1)));
     };
-    let mut writer = Writer::open(data)?;
-    let effects = OutboxEffects::new(writer.dir());
-    writer.attach_reactors(ReactorRunner::new(loaded.reactor(), Box::new(effects)))?;
     let event = SystemEvent::new(
         outcome_event_id("subscriber.unsubscribed", token_text.trim(), ""),
         at,
@@ -161,12 +175,54 @@ pub fn unsubscribe(
             via: "unsubscribe-link".to_string(),
         },
     );
+    Ok(Ok((loaded, event)))
+}
+
+/// `mailshot unsubscribe TOKEN`: verifies the token with the config's secret and appends
+/// `subscriber.unsubscribed` (exit 0, `{"email","unsubscribed":true}`), then runs the
+/// reactors (which stop the subscriber's executions); a malformed, forged or expired token is
+/// refused with the reason (exit 1). Presenting the same token again appends nothing new.
+pub fn unsubscribe(
+    data: &Path,
+    config: Option<&Path>,
+    token_text: &str,
+) -> anyhow::Result<ExitCode> {
+    let (loaded, event) = match unsubscribe_event(config, token_text)? {
+        Ok(found) => found,
+        Err(code) => return Ok(code),
+    };
+    let mut writer = Writer::open(data)?;
+    let effects = OutboxEffects::new(writer.dir());
+    writer.attach_reactors(ReactorRunner::new(loaded.reactor(), Box::new(effects)))?;
     writer.ingest_raw(&[event.to_json()])?;
     // Stops the subscriber's running executions.
     writer.run_reactors()?;
     println!(
         "{}",
-        serde_json::json!({"email": email, "unsubscribed": true})
+        serde_json::json!({"email": event.email, "unsubscribed": true})
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mailshot --backend aws unsubscribe TOKEN`: like [`unsubscribe`], but the event is put to
+/// the stream; it takes effect (and the reactors of `process` stop the subscriber's
+/// executions) when processed.
+pub fn unsubscribe_aws(
+    aws: &Aws,
+    config: Option<&Path>,
+    token_text: &str,
+) -> anyhow::Result<ExitCode> {
+    let (_, event) = match unsubscribe_event(config, token_text)? {
+        Ok(found) => found,
+        Err(code) => return Ok(code),
+    };
+    aws.put_records(&[Outgoing {
+        partition_key: event.email.clone(),
+        data: event.to_json(),
+    }])?;
+    println!(
+        "{}",
+        serde_json::json!({"email": event.email, "unsubscribed": true})
     );
     Ok(ExitCode::SUCCESS)
 }

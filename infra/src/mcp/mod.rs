@@ -2,9 +2,13 @@
 //!
 //! Every tool answers exactly the JSON of the CLI's `--json` (as text content and as structured
 //! content). Bad arguments, unknown subscribers and a data dir without data are tool errors
-//! (`isError: true`) whose message names the cause; they never end the server. The data dir is
-//! opened read-only on the first call that finds data there, and every call reads a fresh
-//! snapshot, so the server answers what a concurrent `ingest` has committed.
+//! (`isError: true`) whose message names the cause; they never end the server.
+//!
+//! Two sources, one JSON: the embedded data dir (opened read-only on the first call that finds
+//! data there; every call reads a fresh snapshot, so the server answers what a concurrent
+//! `ingest` has committed), or the live DynamoDB generation of an AWS deployment
+//! (`mailshot --backend aws mcp`, answered with Query, GetItem and BatchGetItem as the CLI
+//! queries are).
 
 pub mod tools;
 
@@ -22,28 +26,49 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 use serde_json::Value;
 
+use crate::aws::Aws;
 use crate::embedded::Reader;
 use crate::queries::{now, run_query};
 use tools::ToolSpec;
 
-/// Serves the MCP tools over stdin/stdout until the client closes the stream.
+/// Serves the MCP tools of the data dir `data` over stdin/stdout until the client closes the
+/// stream.
 pub fn serve(data: &Path) -> anyhow::Result<ExitCode> {
+    serve_with(MailshotMcp::new(data))
+}
+
+/// Serves the MCP tools of an AWS deployment over stdin/stdout until the client closes the
+/// stream. Must be called outside the runtime `aws` was connected on (see [`crate::aws`]).
+pub fn serve_aws(aws: &Aws) -> anyhow::Result<ExitCode> {
+    serve_with(MailshotMcp::over_aws(aws))
+}
+
+fn serve_with(server: MailshotMcp) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let server = MailshotMcp::new(data);
         let running = server.serve(rmcp::transport::stdio()).await?;
         running.waiting().await?;
         anyhow::Ok(ExitCode::SUCCESS)
     })
 }
 
-/// The MCP server: the tool list and a lazily opened reader of one data dir.
+/// Where the answers come from.
+enum Source {
+    /// A data dir and its lazily opened reader.
+    Embedded {
+        data: PathBuf,
+        reader: Mutex<Option<Arc<Reader>>>,
+    },
+    /// The live generation of an AWS deployment.
+    Aws(Aws),
+}
+
+/// The MCP server: the tool list and the source of the answers.
 pub struct MailshotMcp {
-    data: PathBuf,
     tools: Arc<Vec<ToolSpec>>,
-    reader: Mutex<Option<Arc<Reader>>>,
+    source: Source,
 }
 
 /// Why a tool call failed: the message the tool error shows.
@@ -54,32 +79,41 @@ impl MailshotMcp {
     /// A server over the data dir `data`; nothing is opened until the first tool call.
     pub fn new(data: &Path) -> MailshotMcp {
         MailshotMcp {
-            data: data.to_path_buf(),
             tools: Arc::new(tools::all()),
-            reader: Mutex::new(None),
+            source: Source::Embedded {
+                data: data.to_path_buf(),
+                reader: Mutex::new(None),
+            },
         }
     }
 
-    /// The reader, opened on first use; a failed open is retried on the next call.
-    fn reader(&self) -> Result<Arc<Reader>, ToolFailure> {
-        let mut slot = self
-            .reader
+    /// A server over the live DynamoDB generation of the deployment `aws`.
+    pub fn over_aws(aws: &Aws) -> MailshotMcp {
+        MailshotMcp {
+            tools: Arc::new(tools::all()),
+            source: Source::Aws(aws.clone()),
+        }
+    }
+
+    /// The data dir's reader, opened on first use; a failed open is retried on the next call.
+    fn reader(
+        data: &Path,
+        reader: &Mutex<Option<Arc<Reader>>>,
+    ) -> Result<Arc<Reader>, ToolFailure> {
+        let mut slot = reader
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(reader) = slot.as_ref() {
             return Ok(Arc::clone(reader));
         }
-        let reader = Reader::open(&self.data).map(Arc::new).map_err(|e| {
-            if self.data.join("store").is_dir() {
-                ToolFailure(format!(
-                    "cannot open the data dir {}: {e}",
-                    self.data.display()
-                ))
+        let reader = Reader::open(data).map(Arc::new).map_err(|e| {
+            if data.join("store").is_dir() {
+                ToolFailure(format!("cannot open the data dir {}: {e}", data.display()))
             } else {
                 ToolFailure(format!(
                     "no data yet in {} (run `mailshot --data {} ingest FILE` first)",
-                    self.data.display(),
-                    self.data.display()
+                    data.display(),
+                    data.display()
                 ))
             }
         })?;
@@ -109,16 +143,32 @@ impl MailshotMcp {
             }
             None => Value::Null,
         };
-        let reader = self.reader()?;
         let tool = spec.name;
-        let answer = tokio::task::spawn_blocking(move || run_query(&reader, tool, &args, now()))
-            .await
-            .map_err(|e| ToolFailure(format!("internal error answering {tool}: {e}")))?;
+        let (answer, place) = match &self.source {
+            Source::Embedded { data, reader } => {
+                let reader = Self::reader(data, reader)?;
+                let answer =
+                    tokio::task::spawn_blocking(move || run_query(&reader, tool, &args, now()))
+                        .await;
+                (answer, format!("data dir {}", data.display()))
+            }
+            Source::Aws(aws) => {
+                let prefix = aws.names.prefix.clone();
+                let aws = aws.clone();
+                let answer = tokio::task::spawn_blocking(move || {
+                    crate::aws::queries::run_query(&aws, tool, &args, now())
+                })
+                .await;
+                (answer, format!("AWS prefix {prefix}"))
+            }
+        };
+        let answer =
+            answer.map_err(|e| ToolFailure(format!("internal error answering {tool}: {e}")))?;
         answer.map_err(|e| match e {
             QueryError::InvalidArgument { .. } | QueryError::NotFound(_) => {
                 ToolFailure(e.to_string())
             }
-            QueryError::Store(_) => ToolFailure(format!("{e} (data dir {})", self.data.display())),
+            QueryError::Store(_) => ToolFailure(format!("{e} ({place})")),
         })
     }
 

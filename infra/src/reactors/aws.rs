@@ -44,11 +44,22 @@ fn unavailable(e: impl std::fmt::Display) -> EffectError {
 impl AwsEffects {
     /// Clients from the standard AWS configuration.
     pub fn from_env() -> Result<AwsEffects, EffectError> {
+        AwsEffects::connect(None)
+    }
+
+    /// Clients from the standard AWS configuration, with every service's endpoint set to
+    /// `endpoint_url` when given (what `AWS_ENDPOINT_URL` does for the whole process; this
+    /// lets one process talk to several endpoints).
+    pub fn connect(endpoint_url: Option<&str>) -> Result<AwsEffects, EffectError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| unavailable(format!("starting the AWS client runtime: {e}")))?;
-        let config = runtime.block_on(aws_config::load_defaults(BehaviorVersion::latest()));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(url) = endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = runtime.block_on(loader.load());
         Ok(AwsEffects {
             ses: aws_sdk_sesv2::Client::new(&config),
             sfn: aws_sdk_sfn::Client::new(&config),

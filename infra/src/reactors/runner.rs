@@ -93,8 +93,23 @@ fn state_of(s: &Subscriber) -> SubscriberState {
     }
 }
 
+/// The outcome lines that parse as inputs; the others are reported on stderr and dropped.
+pub(crate) fn valid_outcomes(outcomes: Vec<String>) -> Vec<String> {
+    outcomes
+        .into_iter()
+        .filter(|line| match parse_line(line.as_bytes()).first() {
+            Some(Ok(_)) => true,
+            Some(Err(e)) => {
+                eprintln!("mailshot: reactor: outcome not logged ({e}): {line}");
+                false
+            }
+            None => false,
+        })
+        .collect()
+}
+
 /// One thing to do, with the event id its outcome will carry.
-enum Step {
+pub(crate) enum Step {
     Upsert {
         id: String,
         time: Timestamp,
@@ -125,7 +140,8 @@ enum Step {
 }
 
 impl Step {
-    fn id(&self) -> &str {
+    /// The event id of the step's outcome.
+    pub(crate) fn id(&self) -> &str {
         match self {
             Step::Upsert { id, .. }
             | Step::Start { id, .. }
@@ -193,7 +209,7 @@ impl ReactorRunner {
         now: Timestamp,
     ) -> Result<Vec<Step>, EmbeddedError> {
         let snapshot = writer.store.snapshot()?;
-        let subscriber = |email: &str| -> Result<Option<Subscriber>, EmbeddedError> {
+        let mut subscriber = |email: &str| -> Result<Option<Subscriber>, EmbeddedError> {
             Ok(snapshot.subscriber(email)?)
         };
         let mut steps = Vec::new();
@@ -202,67 +218,84 @@ impl ReactorRunner {
             if record.offset >= to {
                 break;
             }
-            self.stats.records += 1;
-            let Ok(input) = parse_input(&record.raw) else {
-                continue;
-            };
-            match &input.body {
-                InputBody::App(app) => {
-                    let state = match &app.email {
-                        Some(email) => subscriber(email)?.map(|s| state_of(&s)),
-                        None => None,
+            self.plan_record(
+                &record.raw,
+                &record.identities,
+                now,
+                &mut subscriber,
+                &mut steps,
+            )?;
+        }
+        Ok(steps)
+    }
+
+    /// Plans the steps of one log record (its raw input and the identities it introduced:
+    /// SES facts outside `identities` are not reacted to), reading subscribers through
+    /// `subscriber`. Shared by the embedded runner and the AWS processor's reactors.
+    pub(crate) fn plan_record<E>(
+        &mut self,
+        raw: &str,
+        identities: &[FactId],
+        now: Timestamp,
+        subscriber: &mut dyn FnMut(&str) -> Result<Option<Subscriber>, E>,
+        steps: &mut Vec<Step>,
+    ) -> Result<(), E> {
+        self.stats.records += 1;
+        let Ok(input) = parse_input(raw) else {
+            return Ok(());
+        };
+        match &input.body {
+            InputBody::App(app) => {
+                let state = match &app.email {
+                    Some(email) => subscriber(email)?.map(|s| state_of(&s)),
+                    None => None,
+                };
+                let intents = self.reactor.decide_app(app, state.as_ref(), now);
+                self.plan_app(
+                    &app.event_id,
+                    app.time,
+                    app.email.as_deref(),
+                    intents,
+                    steps,
+                );
+            }
+            InputBody::Ses(facts) => {
+                for fact in facts.iter().filter(|f| identities.contains(&f.id)) {
+                    let unsubscribes = fact.event_type == EventType::Subscription
+                        && fact.unsubscribe_all == Some(true);
+                    if !fact.suppresses() && !unsubscribes {
+                        continue;
+                    }
+                    let Some(sub) = subscriber(&fact.email)? else {
+                        continue;
                     };
-                    let intents = self.reactor.decide_app(app, state.as_ref(), now);
-                    self.plan_app(
-                        &app.event_id,
-                        app.time,
-                        app.email.as_deref(),
-                        intents,
-                        &mut steps,
-                    );
+                    let reason = match state_of(&sub).blocked() {
+                        Some(reason) => reason,
+                        None => continue,
+                    };
+                    steps.push(Step::Stop {
+                        id: outcome_event_id("executions.stopped", &fact.id.to_hex(), &fact.email),
+                        email: fact.email.clone(),
+                        running: sub.running_executions(),
+                        reason,
+                    });
                 }
-                InputBody::Ses(facts) => {
-                    for fact in facts.iter().filter(|f| record.identities.contains(&f.id)) {
-                        let unsubscribes = fact.event_type == EventType::Subscription
-                            && fact.unsubscribe_all == Some(true);
-                        if !fact.suppresses() && !unsubscribes {
-                            continue;
-                        }
-                        let Some(sub) = subscriber(&fact.email)? else {
-                            continue;
-                        };
-                        let reason = match state_of(&sub).blocked() {
-                            Some(reason) => reason,
-                            None => continue,
-                        };
-                        steps.push(Step::Stop {
-                            id: outcome_event_id(
-                                "executions.stopped",
-                                &fact.id.to_hex(),
-                                &fact.email,
-                            ),
-                            email: fact.email.clone(),
-                            running: sub.running_executions(),
-                            reason,
-                        });
-                    }
-                }
-                InputBody::System(sys) => {
-                    // Reactor outcomes never trigger reactors; an unsubscribe stops executions.
-                    if let SystemAction::SubscriberUnsubscribed { .. } = sys.action
-                        && let Some(sub) = subscriber(&sys.email)?
-                    {
-                        steps.push(Step::Stop {
-                            id: outcome_event_id("executions.stopped", &sys.event_id, &sys.email),
-                            email: sys.email.clone(),
-                            running: sub.running_executions(),
-                            reason: "unsubscribed".to_string(),
-                        });
-                    }
+            }
+            InputBody::System(sys) => {
+                // Reactor outcomes never trigger reactors; an unsubscribe stops executions.
+                if let SystemAction::SubscriberUnsubscribed { .. } = sys.action
+                    && let Some(sub) = subscriber(&sys.email)?
+                {
+                    steps.push(Step::Stop {
+                        id: outcome_event_id("executions.stopped", &sys.event_id, &sys.email),
+                        email: sys.email.clone(),
+                        running: sub.running_executions(),
+                        reason: "unsubscribed".to_string(),
+                    });
                 }
             }
         }
-        Ok(steps)
+        Ok(())
     }
 
     fn plan_app(
@@ -361,36 +394,13 @@ impl ReactorRunner {
         }
 
         // Carry out the effects in log order.
-        let mut outcomes: Vec<String> = Vec::new();
-        let mut started: HashMap<String, Vec<String>> = HashMap::new();
-        let mut stopped: HashSet<String> = HashSet::new();
-        let mut failure: Option<(usize, EffectError)> = None;
-        for (i, step) in steps.iter().enumerate() {
-            match self.execute(step, now, &mut started, &mut stopped) {
-                Ok(Some(line)) => outcomes.push(line),
-                Ok(None) => {}
-                Err(e) => {
-                    failure = Some((i, e));
-                    break;
-                }
-            }
-        }
+        let (outcomes, failure) = self.carry_out(&steps, now);
         self.effects
             .flush()
             .map_err(|e| reactor_error(format!("{} : {e}", self.effects.describe())))?;
 
         // Append the outcomes (duplicates of an earlier attempt are dropped by ingest).
-        let valid: Vec<String> = outcomes
-            .into_iter()
-            .filter(|line| match parse_line(line.as_bytes()).first() {
-                Some(Ok(_)) => true,
-                Some(Err(e)) => {
-                    eprintln!("mailshot: reactor: outcome not logged ({e}): {line}");
-                    false
-                }
-                None => false,
-            })
-            .collect();
+        let valid = valid_outcomes(outcomes);
         if !valid.is_empty() {
             writer.ingest_raw(&valid)?;
         }
@@ -417,6 +427,46 @@ impl ReactorRunner {
         release.push((CHECKPOINT_KEY.to_string(), Some(next)));
         writer.store.update_meta(&release)?;
         Ok(())
+    }
+
+    /// Carries out `steps` in order, stopping at the first [`EffectError::Unavailable`]:
+    /// the outcome lines of the steps done, and the failed step with its error.
+    pub(crate) fn carry_out(
+        &mut self,
+        steps: &[Step],
+        now: Timestamp,
+    ) -> (Vec<String>, Option<(usize, EffectError)>) {
+        let mut outcomes: Vec<String> = Vec::new();
+        let mut started: HashMap<String, Vec<String>> = HashMap::new();
+        let mut stopped: HashSet<String> = HashSet::new();
+        for (i, step) in steps.iter().enumerate() {
+            match self.execute(step, now, &mut started, &mut stopped) {
+                Ok(Some(line)) => outcomes.push(line),
+                Ok(None) => {}
+                Err(e) => return (outcomes, Some((i, e))),
+            }
+        }
+        (outcomes, None)
+    }
+
+    /// `(template key, problem)` of every configured template that cannot render.
+    pub fn check_templates(&self) -> Vec<(String, String)> {
+        self.reactor.check_templates()
+    }
+
+    /// The current time of the runner's clock.
+    pub(crate) fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// Whether the effects need send claims (see [`Effects::resend_is_safe`]).
+    pub(crate) fn needs_claims(&self) -> bool {
+        !self.effects.resend_is_safe()
+    }
+
+    /// Makes the effects durable ([`Effects::flush`]).
+    pub(crate) fn flush_effects(&mut self) -> Result<(), EffectError> {
+        self.effects.flush()
     }
 
     /// Carries out one step; its outcome line, if any. `Err` only for

@@ -1,0 +1,148 @@
+//! `mailshot --backend aws verify` against the moto emulator (scripts/test.sh starts it;
+//! this test fails, never skips, without it): a clean deployment verifies, a corrupted item is
+//! named with its projection and key (exit 1), and the scratch tables are deleted.
+
+mod aws_support;
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_support::*;
+use common::*;
+use serde_json::{Value, json};
+
+/// The table names with `prefix` that exist.
+fn tables_with_prefix(env: &Env, prefix: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let out = env
+            .rt
+            .block_on(
+                env.aws
+                    .ddb
+                    .list_tables()
+                    .set_exclusive_start_table_name(start.take())
+                    .send(),
+            )
+            .unwrap();
+        names.extend(
+            out.table_names()
+                .iter()
+                .filter(|n| n.starts_with(prefix))
+                .cloned(),
+        );
+        match out.last_evaluated_table_name {
+            Some(last) => start = Some(last),
+            None => break,
+        }
+    }
+    names.sort();
+    names
+}
+
+#[test]
+fn aws_verify_passes_when_clean_and_names_the_corrupted_projection_and_key() {
+    let env = Env::new("verify", 1);
+    let (lines, _) = generate(200, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("corpus.ndjson");
+    write_lines(&file, &lines);
+    env.cli_json(&["ingest", file.to_str().unwrap()]);
+    let processed = env.cli_json(&["process"]);
+    assert_eq!(processed["failed"], json!(0), "{processed}");
+
+    let clean = env.cli(&["verify"]);
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    let reports: Value = serde_json::from_slice(&clean.stdout).unwrap();
+    let names: Vec<&str> = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["projection"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["events", "subscribers", "rollups", "links"]);
+    for r in reports.as_array().unwrap() {
+        assert_eq!(r["matches"], json!(true), "{r}");
+        assert_eq!(r["live_digest"], r["rebuilt_digest"], "{r}");
+        assert_eq!(r["first_difference"], Value::Null, "{r}");
+    }
+    assert!(reports[0]["rows"].as_u64().unwrap() > 0, "{reports}");
+    let stderr = String::from_utf8_lossy(&clean.stderr);
+    assert!(stderr.contains("events: ok ("), "{stderr}");
+    // The scratch generation is gone; the live one is untouched.
+    assert_eq!(
+        tables_with_prefix(&env, &format!("{}-g2-", env.prefix)),
+        Vec::<String>::new()
+    );
+    assert_eq!(env.aws.live_tables().unwrap().generation, 1);
+
+    // Corrupt one subscriber profile with PutItem.
+    let tables = env.aws.live_tables().unwrap();
+    let (email, mut item) = lines
+        .iter()
+        .filter_map(|l| mailshot_domain::parse_input(l).ok())
+        .map(|input| input.partition_key())
+        .filter(|pk| pk.contains('@'))
+        .find_map(|email| {
+            let got = env
+                .rt
+                .block_on(
+                    env.aws
+                        .ddb
+                        .get_item()
+                        .table_name(&tables.subscribers)
+                        .key("pk", AttributeValue::S(format!("SUB#{email}")))
+                        .key("sk", AttributeValue::S("PROFILE".into()))
+                        .consistent_read(true)
+                        .send(),
+                )
+                .unwrap();
+            got.item.map(|item| (email, item))
+        })
+        .expect("a subscriber profile");
+    let AttributeValue::S(doc) = &item["doc"] else {
+        panic!("doc is a string: {item:?}")
+    };
+    let mut doc: Value = serde_json::from_str(doc).unwrap();
+    doc["firstName"] = json!("Mallory");
+    item.insert("doc".into(), AttributeValue::S(doc.to_string()));
+    env.rt
+        .block_on(
+            env.aws
+                .ddb
+                .put_item()
+                .table_name(&tables.subscribers)
+                .set_item(Some(item))
+                .send(),
+        )
+        .unwrap();
+
+    let corrupt = env.cli(&["verify"]);
+    assert_eq!(corrupt.status.code(), Some(1));
+    let reports: Value = serde_json::from_slice(&corrupt.stdout).unwrap();
+    let subscribers = &reports[1];
+    assert_eq!(subscribers["projection"], "subscribers");
+    assert_eq!(subscribers["matches"], json!(false));
+    let key = format!("subscribers/SUB#{email}/PROFILE");
+    assert_eq!(subscribers["first_difference"], json!(key));
+    for i in [0, 2, 3] {
+        assert_eq!(reports[i]["matches"], json!(true), "{}", reports[i]);
+    }
+    let stderr = String::from_utf8_lossy(&corrupt.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "subscribers: MISMATCH: live {} rebuilt {}; first differing key {key}",
+            subscribers["live_digest"].as_str().unwrap(),
+            subscribers["rebuilt_digest"].as_str().unwrap()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        tables_with_prefix(&env, &format!("{}-g2-", env.prefix)),
+        Vec::<String>::new()
+    );
+}
