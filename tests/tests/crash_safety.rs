@@ -75,12 +75,19 @@ fn kill_9_during_ingest_loses_and_duplicates_nothing() {
     write_lines(&input, &lines);
     let input = input.to_str().unwrap();
     let data = tempfile::tempdir().unwrap();
+    // Kill at random moments inside an ingest's duration on this machine, measured first on
+    // a scratch data dir.
+    let scratch = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    cli_json(scratch.path(), &["ingest", input]);
+    let full = started.elapsed().as_millis() as u64;
+    drop(scratch);
     let seed = fastrand::u64(..);
-    eprintln!("kill schedule seed {seed}");
+    eprintln!("kill schedule seed {seed}, a full ingest takes {full} ms");
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut kills = 0;
     for _ in 0..5 {
-        let delay = Duration::from_millis(rng.u64(30..2_500));
+        let delay = Duration::from_millis(rng.u64(full / 20..full * 8 / 10));
         if kill_after(data.path(), &["ingest", input], delay) {
             kills += 1;
             check_log(data.path());
@@ -150,12 +157,16 @@ fn kill_9_during_replay_keeps_answers_and_replay_completes() {
         links = q(&writer, "get_link_stats", json!({}));
     }
     let end = check_log(data.path());
+    // Kill at random moments inside a replay's duration on this machine, measured first.
+    let started = Instant::now();
+    cli_json(data.path(), &["replay"]);
+    let full = started.elapsed().as_millis() as u64;
     let seed = fastrand::u64(..);
-    eprintln!("kill schedule seed {seed}");
+    eprintln!("kill schedule seed {seed}, a full replay takes {full} ms");
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut kills = 0;
     for _ in 0..4 {
-        let delay = Duration::from_millis(rng.u64(50..2_000));
+        let delay = Duration::from_millis(rng.u64(full / 10..full * 7 / 10));
         kills += u32::from(kill_after(data.path(), &["replay"], delay));
         // Queries answer exactly as before, from whichever slot is live.
         assert_eq!(

@@ -22,10 +22,16 @@ async fn main() -> Result<(), HandlerError> {
             tracing::warn!("template {key}: {problem} (its emails will be skipped)");
         }
         let processor = Arc::new(Mutex::new(Processor::new(&aws).with_reactors(reactors)));
-        return lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
-            reacting_processor_handler(processor.clone(), event)
+        let handler_processor = processor.clone();
+        let result = lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
+            reacting_processor_handler(handler_processor.clone(), event)
         }))
         .await;
+        // The reactors' SES and Step Functions clients own a blocking runtime of their own,
+        // which must not be dropped on an async worker thread: drop the last reference on a
+        // blocking one.
+        let _ = tokio::task::spawn_blocking(move || drop(processor)).await;
+        return result;
     }
     let aws = &aws;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {

@@ -200,3 +200,29 @@ pub fn parse_emls(files: &[PathBuf]) -> Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// Asserts the `order/shipped` email of the example config, as parsed by [`parse_emls`], sent
+/// to `email` for Jordan's order `ord_4242`: headers, SES tags and rendered body.
+pub fn assert_order_shipped_email(msg: &Value, email: &str) {
+    assert_eq!(msg["defects"], json!([]));
+    let h = &msg["headers"];
+    assert_eq!(h["To"], email);
+    assert_eq!(h["Subject"], "Jordan, your order ord_4242 is on its way");
+    assert_eq!(h["X-Template-Key"], "order/shipped");
+    assert_eq!(h["X-Sequence-Id"], "fire_and_forget");
+    assert_eq!(h["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
+    assert!(
+        h["List-Unsubscribe"]
+            .as_str()
+            .unwrap()
+            .starts_with("<https://example.com/unsubscribe?token="),
+        "{h}"
+    );
+    assert_eq!(
+        h["X-SES-MESSAGE-TAGS"],
+        "templateKey=order--shipped, sequenceId=fire_and_forget"
+    );
+    let body = msg["body"].as_str().unwrap();
+    assert!(body.contains("<strong>ord_4242</strong>"), "{body}");
+    assert!(body.contains("Good news, Jordan!"), "{body}");
+}
