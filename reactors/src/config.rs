@@ -9,6 +9,7 @@
 //! [sender]
 //! from = "Example Shop <hello@example.com>"   # required; an address, optionally with a name
 //! replyTo = "support@example.com"             # optional
+//! configurationSet = "mailshot-events"        # optional; the SES configuration set (AWS)
 //! unsubscribeBaseUrl = "https://example.com/unsubscribe"  # required; http(s)
 //! signingSecretEnv = "MAILSHOT_UNSUBSCRIBE_SECRET"        # required; the NAME of the variable
 //!
@@ -96,6 +97,9 @@ pub struct Sender {
     pub unsubscribe_base_url: String,
     /// The name of the environment variable that holds the token signing secret.
     pub signing_secret_env: String,
+    /// The SES configuration set sends go through on AWS: its event destinations publish the
+    /// engagement events that come back to mailshot. `None`: the identity's default set.
+    pub configuration_set: Option<String>,
 }
 
 /// Which events a sequence or email reacts to, and how to find the subscriber in them.
@@ -159,6 +163,7 @@ struct RawSender {
     reply_to: Option<String>,
     unsubscribe_base_url: Option<String>,
     signing_secret_env: Option<String>,
+    configuration_set: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -408,11 +413,28 @@ fn validate_sender(s: RawSender) -> Result<Sender, ConfigError> {
             "not an environment variable name (letters, digits, _; not starting with a digit)",
         ));
     }
+    let configuration_set = match s.configuration_set {
+        // SES: 1 to 64 characters, letters, digits, `_` and `-`.
+        Some(name)
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+        {
+            return Err(invalid(
+                "sender.configurationSet",
+                "not an SES configuration set name (1 to 64 of A-Z a-z 0-9 _ -)",
+            ));
+        }
+        other => other,
+    };
     Ok(Sender {
         from,
         reply_to,
         unsubscribe_base_url: url,
         signing_secret_env: env,
+        configuration_set,
     })
 }
 

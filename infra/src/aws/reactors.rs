@@ -98,11 +98,13 @@ impl AwsReactors {
     /// from the environment) with SESv2 and Step Functions clients from the standard AWS
     /// configuration. Template problems are reported by [`AwsReactors::template_problems`].
     pub fn from_config_file(path: &Path) -> Result<AwsReactors, AwsError> {
-        let reactor = load_parts(path, env_secret)
-            .map_err(|e| AwsError::Other(e.to_string()))?
-            .reactor();
-        let effects = AwsEffects::from_env()
+        let parts = load_parts(path, env_secret).map_err(|e| AwsError::Other(e.to_string()))?;
+        let mut effects = AwsEffects::from_env()
             .map_err(|e| AwsError::Other(format!("SESv2 and Step Functions clients: {e}")))?;
+        if let Some(set) = &parts.config.sender.configuration_set {
+            effects = effects.with_configuration_set(set);
+        }
+        let reactor = parts.reactor();
         Ok(AwsReactors::new(ReactorRunner::new(
             reactor,
             Box::new(effects),

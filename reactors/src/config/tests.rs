@@ -415,3 +415,32 @@ fn unknown_keys_are_named() {
         "events[0].template: unknown key"
     );
 }
+
+#[test]
+fn sender_configuration_set_is_optional_and_checked() {
+    let base = "from = \"hello@example.com\"";
+    let with = |value: &str| edit(base, &format!("{base}\nconfigurationSet = {value}"));
+    let config = Config::parse(&with("\"mailshot-events_1\"")).unwrap();
+    assert_eq!(
+        config.sender.configuration_set.as_deref(),
+        Some("mailshot-events_1")
+    );
+    assert_eq!(
+        Config::parse(&edit(base, base))
+            .unwrap()
+            .sender
+            .configuration_set,
+        None
+    );
+    for bad in ["\"\"", "\"has space\"", "\"dots.not.allowed\""] {
+        assert_eq!(
+            error(&with(bad)),
+            "sender.configurationSet: not an SES configuration set name (1 to 64 of A-Z a-z 0-9 _ -)",
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        error(&with(&format!("\"{}\"", "a".repeat(65)))),
+        "sender.configurationSet: not an SES configuration set name (1 to 64 of A-Z a-z 0-9 _ -)"
+    );
+}
