@@ -290,23 +290,26 @@ struct ParsedBatch {
 fn parse_batch(lines: Vec<(u64, Vec<u8>)>) -> ParsedBatch {
     let lines = lines
         .into_iter()
-        .map(|(line_no, bytes)| {
-            let results: Vec<_> = parse_line(&bytes)
-                .into_iter()
-                .map(|r| r.map(Input::into_owned))
-                .collect();
-            let text = results
-                .iter()
-                .any(Result::is_err)
-                .then(|| String::from_utf8_lossy(&bytes).into_owned());
-            ParsedLine {
-                line_no,
-                results,
-                text,
-            }
-        })
+        .map(|(line_no, bytes)| parse_one(line_no, &bytes))
         .collect();
     ParsedBatch { lines }
+}
+
+/// Parses one line; its text is kept only when an input of it was rejected.
+fn parse_one(line_no: u64, bytes: &[u8]) -> ParsedLine {
+    let results: Vec<_> = parse_line(bytes)
+        .into_iter()
+        .map(|r| r.map(Input::into_owned))
+        .collect();
+    let text = results
+        .iter()
+        .any(Result::is_err)
+        .then(|| String::from_utf8_lossy(bytes).into_owned());
+    ParsedLine {
+        line_no,
+        results,
+        text,
+    }
 }
 
 /// The producer thread: reads lines, skips blank ones, parses batches and sends them on.
@@ -320,9 +323,11 @@ fn read_and_parse(
     let mut progress = Progress::new(&format!("ingesting {name}"), size, "bytes");
     let mut reader = BufReader::with_capacity(1 << 20, reader);
     let mut line_no = 0u64;
-    let mut batch: Vec<(u64, Vec<u8>)> = Vec::with_capacity(batch_lines);
+    let mut batch: Vec<ParsedLine> = Vec::with_capacity(batch_lines);
+    // One line buffer for the whole input: each line is parsed where it was read.
+    let mut line = Vec::with_capacity(64 * 1024);
     loop {
-        let mut line = Vec::new();
+        line.clear();
         let n = match reader.read_until(b'\n', &mut line) {
             Ok(n) => n,
             Err(e) => {
@@ -344,17 +349,17 @@ fn read_and_parse(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        batch.push((line_no, line));
+        batch.push(parse_one(line_no, &line));
         if batch.len() == batch_lines {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_lines));
-            if sender.send(Ok(parse_batch(full))).is_err() {
+            if sender.send(Ok(ParsedBatch { lines: full })).is_err() {
                 // The consumer stopped (it failed): nothing more to do.
                 return;
             }
         }
     }
     if !batch.is_empty() {
-        let _ = sender.send(Ok(parse_batch(batch)));
+        let _ = sender.send(Ok(ParsedBatch { lines: batch }));
     }
     progress.finish();
 }
