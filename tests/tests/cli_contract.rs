@@ -12,25 +12,27 @@ use serde_json::{Value, json};
 
 const JORDAN: &str = "jordan.lee@example.net";
 
-/// Today's date, `YYYY-MM-DD` (event rows expire a year after their event time, and the CLI
-/// queries at the real now, so these inputs are moved to today).
-fn today() -> String {
+/// Yesterday's date, `YYYY-MM-DD`. Event rows expire a year after their event time and the
+/// CLI queries at the real now, so these inputs are moved to a recent day; yesterday rather
+/// than today, so that every fixture time of day is in the past (an `unsuppress` at now must
+/// come after the suppressing complaint, whatever the hour the test runs).
+fn fixture_day() -> String {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    Timestamp(ms).to_string()[..10].to_string()
+    Timestamp(ms - 86_400_000).to_string()[..10].to_string()
 }
 
 fn recent_fixture(name: &str) -> String {
-    let today = today();
+    let today = fixture_day();
     fixture_line(name)
         .replace("2024-06-03", &today)
         .replace("2024-06-05", &today)
 }
 
 /// A data dir holding Jordan's send, delivery, open, click, permanent bounce and complaint,
-/// dated today, plus the signup event.
+/// dated yesterday, plus the signup event.
 fn data_dir() -> tempfile::TempDir {
     let names = [
         "eventbridge-customer-created.json",
@@ -127,7 +129,7 @@ fn stats_json_contract() {
     }
     assert_eq!(stats["rates"]["open"], 1.0);
 
-    let today = today();
+    let today = fixture_day();
     let scoped = cli_json(
         data.path(),
         &[
