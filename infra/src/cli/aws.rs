@@ -7,10 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use mailshot_domain::{SystemAction, SystemEvent, normalise_email};
 use mailshot_projections::ProjectionReader;
-use mailshot_projections::query::QueryError;
 use serde_json::{Value, json};
 
-use super::{Cli, Command, render};
+use super::{Cli, Command};
 use crate::aws::kinesis::Outgoing;
 use crate::aws::processor::{ProcessSummary, Processor, replay};
 use crate::aws::queries::run_query;
@@ -30,21 +29,7 @@ pub enum Backend {
 }
 
 fn print_query(aws: &Aws, tool: &str, args: Value, json: bool) -> anyhow::Result<ExitCode> {
-    match run_query(aws, tool, &args, now()) {
-        Ok(answer) => {
-            if json {
-                println!("{}", serde_json::to_string(&answer)?);
-            } else {
-                print!("{}", render::human(tool, &answer));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e @ (QueryError::InvalidArgument { .. } | QueryError::NotFound(_))) => {
-            eprintln!("mailshot: {e}");
-            Ok(ExitCode::from(1))
-        }
-        Err(e) => Err(e.into()),
-    }
+    super::query::print_answer(tool, run_query(aws, tool, &args, now()), json)
 }
 
 /// Runs one command against AWS.

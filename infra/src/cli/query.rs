@@ -15,7 +15,18 @@ use crate::queries::{now, run_query};
 /// Runs one query and prints it; invalid arguments and missing subscribers exit 1.
 pub fn run(data: &Path, tool: &str, args: Value, json: bool) -> anyhow::Result<ExitCode> {
     let reader = Reader::open(data)?;
-    match run_query(&reader, tool, &args, now()) {
+    print_answer(tool, run_query(&reader, tool, &args, now()), json)
+}
+
+/// Prints a query's answer (`--json`: exactly the contract's JSON; else a table), or its
+/// error: invalid arguments and missing subscribers exit 1, store failures are errors. Both
+/// backends print through this.
+pub fn print_answer(
+    tool: &str,
+    answer: Result<Value, QueryError>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    match answer {
         Ok(answer) => {
             if json {
                 println!("{}", serde_json::to_string(&answer)?);
