@@ -3,6 +3,7 @@
 pub mod aws;
 pub mod cli;
 pub mod embedded;
+pub mod lines;
 pub mod log;
 pub mod mcp;
 pub mod progress;

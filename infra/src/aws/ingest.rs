@@ -9,14 +9,13 @@
 //! then recognises it and it changes nothing (its `process` summary counts it as a duplicate).
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
 
 use mailshot_domain::{FactId, parse_line};
 
 use super::kinesis::Outgoing;
 use super::{Aws, AwsError};
 use crate::embedded::{IngestSummary, LineSource};
+use crate::lines::NdjsonLines;
 use crate::progress::Progress;
 
 /// Lines per ingest batch (one marker lookup, one or more PutRecords).
@@ -105,37 +104,18 @@ pub fn ingest_sources(
     let mut total = IngestSummary::default();
     let mut seen = HashSet::new();
     for source in sources {
-        let (name, reader, size): (String, Box<dyn Read>, Option<u64>) = match source {
-            LineSource::Stdin => ("stdin".into(), Box::new(std::io::stdin().lock()), None),
-            LineSource::File(path) => {
-                let name = path.display().to_string();
-                let file = File::open(path)
-                    .map_err(|e| AwsError::Other(format!("reading {name}: {e}")))?;
-                let size = file.metadata().ok().map(|m| m.len());
-                (name, Box::new(file), size)
-            }
-        };
-        let mut progress = Progress::new(&format!("ingesting {name} to Kinesis"), size, "bytes");
-        let mut reader = BufReader::with_capacity(1 << 20, reader);
+        let name = source.name();
+        let (reader, size) = source
+            .open()
+            .map_err(|e| AwsError::Other(format!("reading {name}: {e}")))?;
+        let progress = Progress::new(&format!("ingesting {name} to Kinesis"), size, "bytes");
+        let mut lines = NdjsonLines::new(reader, progress);
         let mut batch = Vec::with_capacity(INGEST_BATCH);
-        let mut line_no = 0u64;
-        loop {
-            let mut line = Vec::new();
-            let n = reader
-                .read_until(b'\n', &mut line)
-                .map_err(|e| AwsError::Other(format!("reading {name}: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            line_no += 1;
-            progress.inc(n as u64);
-            while line.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
-                line.pop();
-            }
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            batch.push((line_no, line));
+        while let Some((line_no, line)) = lines
+            .next_line()
+            .map_err(|e| AwsError::Other(format!("reading {name}: {e}")))?
+        {
+            batch.push((line_no, line.to_vec()));
             if batch.len() == INGEST_BATCH {
                 let s = ingest_lines(aws, &name, &batch, &mut seen, on_reject)?;
                 add(&mut total, &s);
@@ -146,7 +126,6 @@ pub fn ingest_sources(
             let s = ingest_lines(aws, &name, &batch, &mut seen, on_reject)?;
             add(&mut total, &s);
         }
-        progress.finish();
     }
     Ok(total)
 }

@@ -2,9 +2,7 @@
 //! transaction per batch. Rejected inputs go to the quarantine, with their line and reason.
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::io::Read;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mailshot_domain::log::NewRecord;
@@ -14,37 +12,13 @@ use mailshot_projections::{Projection, ProjectionWriter};
 use serde::Serialize;
 
 use super::{EmbeddedError, Writer};
+use crate::lines::{LineSource, NdjsonLines};
 use crate::progress::Progress;
 use crate::quarantine::RejectedInput;
 
 /// Lines parsed, appended and folded per transaction. Bigger batches amortise the two fsyncs
 /// (log, store) and sort better in LMDB; memory stays bounded by the batch.
 pub const INGEST_BATCH_LINES: usize = 16_384;
-
-/// Where NDJSON comes from.
-#[derive(Debug, Clone)]
-pub enum LineSource {
-    File(PathBuf),
-    Stdin,
-}
-
-impl LineSource {
-    /// `-` is stdin; anything else a file path.
-    pub fn parse(arg: &str) -> LineSource {
-        if arg == "-" {
-            LineSource::Stdin
-        } else {
-            LineSource::File(PathBuf::from(arg))
-        }
-    }
-
-    fn name(&self) -> String {
-        match self {
-            LineSource::File(p) => p.display().to_string(),
-            LineSource::Stdin => "stdin".to_string(),
-        }
-    }
-}
 
 /// What an ingest did: `inputs = accepted + duplicates + rejected`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -108,17 +82,10 @@ impl Writer {
         let mut total = IngestSummary::default();
         for source in sources {
             let name = source.name();
-            let (reader, size): (Box<dyn Read + Send>, Option<u64>) = match source {
-                LineSource::Stdin => (Box::new(std::io::stdin()), None),
-                LineSource::File(path) => {
-                    let file = File::open(path).map_err(|e| EmbeddedError::Input {
-                        path: name.clone(),
-                        reason: e.to_string(),
-                    })?;
-                    let size = file.metadata().ok().map(|m| m.len());
-                    (Box::new(file), size)
-                }
-            };
+            let (reader, size) = source.open().map_err(|e| EmbeddedError::Input {
+                path: name.clone(),
+                reason: e.to_string(),
+            })?;
             let (sender, receiver) =
                 std::sync::mpsc::sync_channel::<Result<ParsedBatch, EmbeddedError>>(2);
             let batch_lines = batch_lines();
@@ -320,16 +287,13 @@ fn read_and_parse(
     batch_lines: usize,
     sender: std::sync::mpsc::SyncSender<Result<ParsedBatch, EmbeddedError>>,
 ) {
-    let mut progress = Progress::new(&format!("ingesting {name}"), size, "bytes");
-    let mut reader = BufReader::with_capacity(1 << 20, reader);
-    let mut line_no = 0u64;
+    let progress = Progress::new(&format!("ingesting {name}"), size, "bytes");
+    let mut lines = NdjsonLines::new(reader, progress);
     let mut batch: Vec<ParsedLine> = Vec::with_capacity(batch_lines);
-    // One line buffer for the whole input: each line is parsed where it was read.
-    let mut line = Vec::with_capacity(64 * 1024);
     loop {
-        line.clear();
-        let n = match reader.read_until(b'\n', &mut line) {
-            Ok(n) => n,
+        let (line_no, line) = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
             Err(e) => {
                 let _ = sender.send(Err(EmbeddedError::Input {
                     path: name.to_string(),
@@ -338,18 +302,8 @@ fn read_and_parse(
                 return;
             }
         };
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        progress.inc(n as u64);
-        while line.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
-            line.pop();
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        batch.push(parse_one(line_no, &line));
+        // Each line is parsed where it was read: no copy of the raw batch is held.
+        batch.push(parse_one(line_no, line));
         if batch.len() == batch_lines {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_lines));
             if sender.send(Ok(ParsedBatch { lines: full })).is_err() {
@@ -361,5 +315,4 @@ fn read_and_parse(
     if !batch.is_empty() {
         let _ = sender.send(Ok(ParsedBatch { lines: batch }));
     }
-    progress.finish();
 }

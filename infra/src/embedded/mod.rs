@@ -14,8 +14,9 @@ use crate::log::{LogError, LogOptions, SegmentLog};
 use crate::quarantine::{Quarantine, QuarantineError};
 use crate::store::{LmdbStore, StoreError};
 
+pub use crate::lines::LineSource;
 pub use catch_up::catch_up;
-pub use ingest::{IngestSummary, LineSource};
+pub use ingest::IngestSummary;
 pub use rebuild::{VerifyReport, rebuild, verify};
 
 /// Errors of the embedded runtime: every one names the data dir part that failed.

@@ -1,0 +1,117 @@
+//! Where NDJSON input comes from, and reading it line by line: the part of `ingest` the
+//! embedded and AWS runtimes share.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+
+use crate::progress::Progress;
+
+/// Where NDJSON comes from.
+#[derive(Debug, Clone)]
+pub enum LineSource {
+    File(PathBuf),
+    Stdin,
+}
+
+impl LineSource {
+    /// `-` is stdin; anything else a file path.
+    pub fn parse(arg: &str) -> LineSource {
+        if arg == "-" {
+            LineSource::Stdin
+        } else {
+            LineSource::File(PathBuf::from(arg))
+        }
+    }
+
+    /// The name rejections and progress show: the path, or `stdin`.
+    pub fn name(&self) -> String {
+        match self {
+            LineSource::File(p) => p.display().to_string(),
+            LineSource::Stdin => "stdin".to_string(),
+        }
+    }
+
+    /// Opens the source; a file's size is known (for the progress bar), stdin's is not.
+    pub fn open(&self) -> std::io::Result<(Box<dyn Read + Send>, Option<u64>)> {
+        match self {
+            LineSource::Stdin => Ok((Box::new(std::io::stdin()), None)),
+            LineSource::File(path) => {
+                let file = File::open(path)?;
+                let size = file.metadata().ok().map(|m| m.len());
+                Ok((Box::new(file), size))
+            }
+        }
+    }
+}
+
+/// Reads NDJSON: numbers every line from 1 (blank ones included), strips the line ending
+/// (`\n` or `\r\n`), skips blank lines, and advances a progress display by the bytes read.
+/// One buffer serves every line.
+pub struct NdjsonLines<R> {
+    reader: BufReader<R>,
+    line: Vec<u8>,
+    line_no: u64,
+    /// `None` once finished.
+    progress: Option<Progress>,
+}
+
+impl<R: Read> NdjsonLines<R> {
+    /// Lines of `reader`, with `progress` advanced as they are read.
+    pub fn new(reader: R, progress: Progress) -> NdjsonLines<R> {
+        NdjsonLines {
+            reader: BufReader::with_capacity(1 << 20, reader),
+            line: Vec::with_capacity(64 * 1024),
+            line_no: 0,
+            progress: Some(progress),
+        }
+    }
+
+    /// The next non-blank line and its number, or `None` at the end of the input (the
+    /// progress display is then finished).
+    pub fn next_line(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
+        loop {
+            self.line.clear();
+            let n = self.reader.read_until(b'\n', &mut self.line)?;
+            if n == 0 {
+                if let Some(progress) = self.progress.take() {
+                    progress.finish();
+                }
+                return Ok(None);
+            }
+            self.line_no += 1;
+            if let Some(progress) = &mut self.progress {
+                progress.inc(n as u64);
+            }
+            while self.line.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+                self.line.pop();
+            }
+            if !self.line.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Some((self.line_no, &self.line)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_numbered_stripped_and_blank_ones_skipped() {
+        let text = "{\"a\":1}\r\n\n   \n{\"b\":2}\n{\"c\":3}";
+        let mut lines = NdjsonLines::new(text.as_bytes(), Progress::new("test", None, "bytes"));
+        let mut got = Vec::new();
+        while let Some((n, line)) = lines.next_line().unwrap() {
+            got.push((n, String::from_utf8(line.to_vec()).unwrap()));
+        }
+        assert_eq!(
+            got,
+            vec![
+                (1, "{\"a\":1}".to_string()),
+                (4, "{\"b\":2}".to_string()),
+                (5, "{\"c\":3}".to_string()),
+            ]
+        );
+    }
+}
