@@ -170,6 +170,9 @@ pub struct SegmentLog {
     writer: Option<lock::WriterLock>,
     poisoned: Option<String>,
     state: Mutex<State>,
+    /// The frames of the batch being appended, kept between appends: a fresh buffer per batch
+    /// would fault in (and zero) new memory every time.
+    frames: Vec<u8>,
 }
 
 fn sync_dir(dir: &Path) -> Result<(), LogError> {
@@ -274,6 +277,7 @@ impl SegmentLog {
             options,
             writer: Some(writer),
             poisoned: None,
+            frames: Vec::new(),
             state: Mutex::new(State {
                 bases,
                 tail: Some(tail),
@@ -329,6 +333,7 @@ impl SegmentLog {
             options: LogOptions::default(),
             writer: None,
             poisoned: None,
+            frames: Vec::new(),
             state: Mutex::new(state),
         };
         {
@@ -395,13 +400,15 @@ impl SegmentLog {
             ));
         };
         let start = st.tail_pos;
-        let mut buf = Vec::with_capacity(total);
+        let buf = &mut self.frames;
+        buf.clear();
+        buf.reserve(total);
         let mut positions = Vec::with_capacity(batch.len());
         for (i, record) in batch.iter().enumerate() {
             positions.push(start + buf.len() as u64);
-            frame::encode_into(&mut buf, first + i as u64, record);
+            frame::encode_into(buf, first + i as u64, record);
         }
-        if let Err(e) = tail.file.write_all_at(&buf, start) {
+        if let Err(e) = tail.file.write_all_at(buf, start) {
             // Cut the partial batch off so the log stays whole for the next append.
             if let Err(cut) = tail.file.set_len(start) {
                 self.poisoned = Some(format!(
