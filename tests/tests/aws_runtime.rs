@@ -431,3 +431,73 @@ fn aws_cloudformation_template_passes_cfn_lint() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Polls until the processor has archived `records` records (the archive's offset counter),
+/// failing after a minute.
+fn wait_for_archived(env: &Env, records: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let end = env.aws.end_offset().unwrap();
+        if end >= records {
+            assert_eq!(end, records, "archived more than was ingested");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {end} of {records} records archived after a minute"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn aws_process_follow_folds_new_records_until_sigterm_then_prints_its_summary() {
+    let env = Env::new("follow", 1);
+    let (lines, _) = corpus(30, 23);
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (
+        dir.path().join("first.ndjson"),
+        dir.path().join("second.ndjson"),
+    );
+    write_lines(&first, &lines[..20]);
+    write_lines(&second, &lines[20..]);
+    let a = env.cli_json(&["ingest", first.to_str().unwrap()]);
+
+    let follower = std::process::Command::new(mailshot_bin())
+        .args(["--backend", "aws", "--aws-prefix", &env.prefix])
+        .args(["process", "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn process --follow");
+    let accepted_a = a["accepted"].as_u64().unwrap();
+    wait_for_archived(&env, accepted_a);
+    // Still following: records put after the first drain are folded too.
+    let b = env.cli_json(&["ingest", second.to_str().unwrap()]);
+    let accepted = accepted_a + b["accepted"].as_u64().unwrap();
+    wait_for_archived(&env, accepted);
+
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &follower.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let out = follower.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "process --follow exited with {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no summary on stdout ({e}): {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert_eq!(summary["folded"], json!(accepted), "{summary}");
+    assert_eq!(summary["records"], json!(accepted), "{summary}");
+    assert_eq!(summary["duplicates"], json!(0), "{summary}");
+    assert_eq!(summary["deadLettered"], json!(0), "{summary}");
+    assert_eq!(summary["failed"], json!(0), "{summary}");
+}

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use mailshot_domain::{SystemAction, SystemEvent, normalise_email};
@@ -59,7 +61,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(&summary)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Process { follow } => process(&aws, follow, cli.config.as_deref()),
+        Command::Process { follow } => {
+            process(&aws, follow, cli.config.as_deref(), runtime.handle())
+        }
         Command::Unsuppress { email, reason } => unsuppress(&aws, &email, &reason),
         Command::Replay { projection } => {
             if projection.is_some() {
@@ -107,13 +111,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// `process [--follow]`: drains the stream through the processor, with the reactors of the
-/// config in force (if any) on every batch.
-fn process(aws: &Aws, follow: bool, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+/// config in force (if any) on every batch. With `--follow` it keeps polling until SIGINT or
+/// SIGTERM, then finishes the batch in flight and prints the summary like a plain `process`.
+fn process(
+    aws: &Aws,
+    follow: bool,
+    config: Option<&Path>,
+    runtime: &tokio::runtime::Handle,
+) -> anyhow::Result<ExitCode> {
     let mut processor = Processor::new(aws);
     if let Some(reactors) = super::reactors::aws_reactors(config)? {
         processor = processor.with_reactors(reactors);
     }
-    let total = drain_all(aws, &mut processor, follow)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    if follow {
+        stop_on_signal(runtime, Arc::clone(&stop))?;
+    }
+    let total = drain_all(aws, &mut processor, follow.then_some(&*stop))?;
     if let Some(reactors) = processor.reactors() {
         eprintln!("{}", super::reactors::describe(&reactors.stats()));
     }
@@ -121,13 +135,29 @@ fn process(aws: &Aws, follow: bool, config: Option<&Path>) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
+/// Sets `stop` on the first SIGINT or SIGTERM (instead of dying mid-batch).
+fn stop_on_signal(runtime: &tokio::runtime::Handle, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let _entered = runtime.enter();
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    runtime.spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        stop.store(true, Ordering::SeqCst);
+    });
+    Ok(())
+}
+
 /// Drains the stream through `processor`, with progress on a terminal. With `follow`, keeps
-/// polling (every second) and never returns but on an error; without, drains again while
-/// the reactors put outcomes, so that they are folded before it returns.
+/// polling (every second) until the flag is set; without, drains again while the reactors put
+/// outcomes, so that they are folded before it returns.
 pub(super) fn drain_all(
     aws: &Aws,
     processor: &mut Processor,
-    follow: bool,
+    follow: Option<&AtomicBool>,
 ) -> anyhow::Result<ProcessSummary> {
     let mut progress = crate::progress::Progress::new("processing", None, "records");
     let mut total = ProcessSummary::default();
@@ -138,10 +168,19 @@ pub(super) fn drain_all(
             last = t.records;
         })?;
         total.add(&summary);
-        if follow {
-            std::thread::sleep(std::time::Duration::from_secs(1));
-        } else if summary.outcomes == 0 {
-            break;
+        match follow {
+            Some(stop) => {
+                // Poll once a second, noticing a stop request within a tenth of that.
+                for _ in 0..10 {
+                    if stop.load(Ordering::SeqCst) {
+                        progress.finish();
+                        return Ok(total);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+            None if summary.outcomes == 0 => break,
+            None => {}
         }
     }
     progress.finish();

@@ -70,7 +70,7 @@ fn measure(aws: &Aws, inputs: u64, seed: u64) -> anyhow::Result<serde_json::Valu
     let reads_before = aws.items_read();
     let t = Instant::now();
     let mut processor = Processor::new(aws);
-    let processed = super::aws::drain_all(aws, &mut processor, false)?;
+    let processed = super::aws::drain_all(aws, &mut processor, None)?;
     let process_secs = t.elapsed().as_secs_f64();
     let process_reads = aws.items_read() - reads_before;
     let per_input = |x: u64| x as f64 / summary.inputs.max(1) as f64;

@@ -203,7 +203,7 @@ pub fn run_aws(aws: &Aws, inputs: u64, config: Option<&Path>) -> anyhow::Result<
             "(reactors off: the AWS demo sends email and starts executions only with an explicit --config)"
         ),
     }
-    let processed = super::aws::drain_all(aws, &mut processor, false)?;
+    let processed = super::aws::drain_all(aws, &mut processor, None)?;
     println!("{}", serde_json::to_string(&processed)?);
     if let Some(reactors) = processor.reactors() {
         println!("{}", super::reactors::describe(&reactors.stats()));
