@@ -211,15 +211,7 @@ impl Aws {
         item.insert("line".into(), n(line));
         item.insert("reason".into(), s(reason.replace('\n', " ")));
         item.insert("input".into(), s(input));
-        self.block(
-            self.ddb
-                .put_item()
-                .table_name(&table)
-                .set_item(Some(item))
-                .send(),
-        )
-        .map(|_| ())
-        .map_err(|e| AwsError::sdk("PutItem (dead letter)", &table, e))
+        self.put_item(&table, item, "PutItem (dead letter)")
     }
 
     /// Every dead letter, oldest first.
@@ -271,15 +263,7 @@ impl Aws {
             NO_SK.into(),
         );
         item.insert("seq".into(), s(seq));
-        self.block(
-            self.ddb
-                .put_item()
-                .table_name(&table)
-                .set_item(Some(item))
-                .send(),
-        )
-        .map(|_| ())
-        .map_err(|e| AwsError::sdk("PutItem (shard position)", &table, e))
+        self.put_item(&table, item, "PutItem (shard position)")
     }
 
     /// The offset one past the last reserved offset.

@@ -221,6 +221,25 @@ impl Aws {
         .map_err(|e| AwsError::sdk("GetItem", table, e))
     }
 
+    /// Puts `item` unconditionally; `op` names the operation in errors, e.g.
+    /// `"PutItem (dead letter)"`.
+    pub(crate) fn put_item(
+        &self,
+        table: &str,
+        item: Item,
+        op: &'static str,
+    ) -> Result<(), AwsError> {
+        self.block(
+            self.ddb
+                .put_item()
+                .table_name(table)
+                .set_item(Some(item))
+                .send(),
+        )
+        .map(|_| ())
+        .map_err(|e| AwsError::sdk(op, table, e))
+    }
+
     /// Every page of a Query, calling `visit` on each item until it returns false.
     pub(crate) fn query_each(
         &self,
@@ -809,6 +828,31 @@ impl CacheUpdate {
     }
 }
 
+/// A read through a record's own writes, then the batch cache, then `load` (whose answer,
+/// with the stored version, is cached).
+fn read_through<K, Q, V>(
+    written: Option<&V>,
+    cache: &mut HashMap<K, (Option<i64>, Option<V>)>,
+    k: &Q,
+    load: impl FnOnce() -> Result<(Option<i64>, Option<V>), AwsError>,
+) -> Result<Option<V>, AwsError>
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: ToOwned<Owned = K> + std::hash::Hash + Eq + ?Sized,
+    V: Clone,
+{
+    if let Some(v) = written {
+        return Ok(Some(v.clone()));
+    }
+    if let Some((_, v)) = cache.get(k) {
+        return Ok(v.clone());
+    }
+    let loaded = load()?;
+    let value = loaded.1.clone();
+    cache.insert(k.to_owned(), loaded);
+    Ok(value)
+}
+
 impl ProjectionWriter for RecordWriter<'_> {
     type Error = AwsError;
 
@@ -824,27 +868,20 @@ impl ProjectionWriter for RecordWriter<'_> {
     }
 
     fn first_engagement(&mut self, k: &EngagementKey) -> Result<Option<FirstEngagement>, AwsError> {
-        if let Some(v) = self.first.get(k) {
-            return Ok(Some(v.clone()));
-        }
-        if let Some((_, v)) = self.cache.first.get(k) {
-            return Ok(v.clone());
-        }
-        let table = &self.tables.aux;
-        let loaded = match self.aws.get_item(table, key(engagement_pk(k), s(NO_SK)))? {
-            None => (None, None),
-            Some(item) => (
+        let (aws, table) = (self.aws, &self.tables.aux);
+        read_through(self.first.get(k), &mut self.cache.first, k, || {
+            let Some(item) = aws.get_item(table, key(engagement_pk(k), s(NO_SK)))? else {
+                return Ok((None, None));
+            };
+            Ok((
                 opt_i64(&item, "ver", table)?,
                 Some(FirstEngagement {
                     at: Timestamp(get_i64(&item, "at", table)?),
                     template_key: get_s(&item, "templateKey", table)?.to_string(),
                     sequence_id: get_s(&item, "sequenceId", table)?.to_string(),
                 }),
-            ),
-        };
-        let value = loaded.1.clone();
-        self.cache.first.insert(k.clone(), loaded);
-        Ok(value)
+            ))
+        })
     }
 
     fn set_first_engagement(
@@ -861,26 +898,20 @@ impl ProjectionWriter for RecordWriter<'_> {
     }
 
     fn subscriber(&mut self, email: &str) -> Result<Option<Subscriber>, AwsError> {
-        if let Some(v) = self.subscribers.get(email) {
-            return Ok(Some(v.clone()));
-        }
-        if let Some((_, v)) = self.cache.subscribers.get(email) {
-            return Ok(v.clone());
-        }
-        let table = &self.tables.subscribers;
-        let loaded = match self
-            .aws
-            .get_item(table, key(subscriber_pk(email), s(PROFILE_SK)))?
-        {
-            None => (None, None),
-            Some(item) => {
+        let (aws, table) = (self.aws, &self.tables.subscribers);
+        read_through(
+            self.subscribers.get(email),
+            &mut self.cache.subscribers,
+            email,
+            || {
+                let Some(item) = aws.get_item(table, key(subscriber_pk(email), s(PROFILE_SK)))?
+                else {
+                    return Ok((None, None));
+                };
                 let (sub, ver) = subscriber_doc(&item, table)?;
-                (Some(ver), Some(sub))
-            }
-        };
-        let value = loaded.1.clone();
-        self.cache.subscribers.insert(email.to_string(), loaded);
-        Ok(value)
+                Ok((Some(ver), Some(sub)))
+            },
+        )
     }
 
     fn put_subscriber(&mut self, subscriber: &Subscriber) -> Result<(), AwsError> {
