@@ -101,32 +101,11 @@ fn aws_bench_prints_its_figures_and_deletes_its_scratch_deployment() {
     );
     assert!(f("stats_p99_us") >= f("stats_p50_us"), "{report}");
     // The scratch deployment is gone; the test's own is untouched.
-    let tables = env
-        .rt
-        .block_on(env.aws.ddb.list_tables().send())
-        .unwrap()
-        .table_names()
-        .to_vec();
-    let mut all = tables;
-    let mut start = None;
-    loop {
-        let page = env
-            .rt
-            .block_on(
-                env.aws
-                    .ddb
-                    .list_tables()
-                    .set_exclusive_start_table_name(start.take())
-                    .send(),
-            )
-            .unwrap();
-        all.extend(page.table_names().iter().cloned());
-        match page.last_evaluated_table_name {
-            Some(last) => start = Some(last),
-            None => break,
-        }
-    }
     let bench_prefix = format!("{}-bench-", env.prefix);
-    assert!(!all.iter().any(|t| t.starts_with(&bench_prefix)), "{all:?}");
+    assert_eq!(
+        tables_with_prefix(&env, &bench_prefix),
+        Vec::<String>::new()
+    );
+    assert!(!tables_with_prefix(&env, &format!("{}-", env.prefix)).is_empty());
     assert_eq!(env.aws.live_tables().unwrap().generation, 1);
 }

@@ -76,18 +76,7 @@ impl World {
 
     /// Like [`World::cli`], asserting success and parsing stdout as JSON.
     fn json(&self, args: &[&str]) -> Value {
-        let out = self.cli(args);
-        assert!(
-            out.status.success(),
-            "mailshot --backend aws {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: stdout is not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
+        common::success_json(&format!("mailshot --backend aws {args:?}"), &self.cli(args))
     }
 
     /// Ingests `lines` (one file) and returns the summary.
@@ -141,15 +130,7 @@ fn a_trigger_starts_exactly_one_execution_with_the_mapped_input_even_when_ingest
     assert_eq!(executions.len(), 1, "{executions:?}");
     let (arn, status, input) = &executions[0];
     assert_eq!(status, "RUNNING");
-    assert_eq!(
-        input,
-        &json!({
-            "email": email,
-            "firstName": "Jordan",
-            "attributes": {"customerId": "cus_1", "email": email, "firstName": "Jordan", "marketingOptIn": true},
-            "eventId": "ev-created-1",
-        })
-    );
+    assert_eq!(input, &onboarding_input(email, "ev-created-1"));
     assert!(arn.contains(":execution:onboarding:onboarding-"), "{arn}");
     let started = world.traced(email, "sequence.started");
     assert_eq!(started.len(), 1, "{started:?}");
@@ -247,17 +228,7 @@ fn a_complaint_stops_the_subscribers_executions() {
     assert_eq!(winback[0].1, "ABORTED");
     let stopped = world.traced(email, "executions.stopped");
     assert_eq!(stopped.len(), 1, "{stopped:?}");
-    let mut arns: Vec<&str> = stopped[0]["detail"]["executionArns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
-    arns.sort_unstable();
-    let mut expected = vec![onboarding[0].0.as_str(), winback[0].0.as_str()];
-    expected.sort_unstable();
-    assert_eq!(arns, expected);
-    assert_eq!(stopped[0]["detail"]["reason"], "suppressed: complaint");
+    assert_stopped_for_complaint(&stopped[0], &[&onboarding[0].0, &winback[0].0]);
     let subscriber = world.json(&["subscriber", email, "--json"]);
     assert_eq!(
         subscriber["suppressed"]["reason"], "complaint",

@@ -10,36 +10,6 @@ use aws_support::*;
 use common::*;
 use serde_json::{Value, json};
 
-/// The table names with `prefix` that exist.
-fn tables_with_prefix(env: &Env, prefix: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut start: Option<String> = None;
-    loop {
-        let out = env
-            .rt
-            .block_on(
-                env.aws
-                    .ddb
-                    .list_tables()
-                    .set_exclusive_start_table_name(start.take())
-                    .send(),
-            )
-            .unwrap();
-        names.extend(
-            out.table_names()
-                .iter()
-                .filter(|n| n.starts_with(prefix))
-                .cloned(),
-        );
-        match out.last_evaluated_table_name {
-            Some(last) => start = Some(last),
-            None => break,
-        }
-    }
-    names.sort();
-    names
-}
-
 #[test]
 fn aws_verify_passes_when_clean_and_names_the_corrupted_projection_and_key() {
     let env = Env::new("verify", 1);

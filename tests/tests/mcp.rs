@@ -6,33 +6,12 @@
 //! Needs `MAILSHOT_PYTHON`, a Python with `tests/requirements.txt` installed (`scripts/test.sh`
 //! sets it up), and the `mailshot` binary (`cargo build -p mailshot-infra`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-/// The `mailshot` binary of the debug profile (`MAILSHOT_BIN` overrides).
-fn mailshot_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("MAILSHOT_BIN") {
-        return PathBuf::from(bin);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"));
-    let target = if target.is_relative() {
-        workspace().join(target)
-    } else {
-        target
-    };
-    target
-        .join("debug")
-        .join(format!("mailshot{}", std::env::consts::EXE_SUFFIX))
-}
+use common::{mailshot_bin, workspace};
 
 fn run(cmd: &mut Command) -> std::process::Output {
     let out = cmd

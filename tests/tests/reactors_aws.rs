@@ -106,15 +106,7 @@ fn a_trigger_starts_exactly_one_execution_with_the_mapped_input_even_when_redeli
     assert_eq!(executions.len(), 1, "{executions:?}");
     let (arn, status, input) = &executions[0];
     assert_eq!(status, "RUNNING");
-    assert_eq!(
-        input,
-        &json!({
-            "email": email,
-            "firstName": "Jordan",
-            "attributes": {"customerId": "cus_1", "email": email, "firstName": "Jordan", "marketingOptIn": true},
-            "eventId": id,
-        })
-    );
+    assert_eq!(input, &onboarding_input(&email, &id));
     let started = of_type(&world.log(), "sequence.started");
     assert_eq!(started.len(), 1);
     assert_eq!(
@@ -201,17 +193,7 @@ fn a_complaint_stops_the_subscribers_executions() {
     assert_eq!(winback[0].1, "ABORTED");
     let stopped = of_type(&world.log(), "executions.stopped");
     assert_eq!(stopped.len(), 1);
-    let mut arns: Vec<&str> = stopped[0]["detail"]["executionArns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
-    arns.sort_unstable();
-    let mut expected = vec![onboarding[0].0.as_str(), winback[0].0.as_str()];
-    expected.sort_unstable();
-    assert_eq!(arns, expected);
-    assert_eq!(stopped[0]["detail"]["reason"], "suppressed: complaint");
+    assert_stopped_for_complaint(&stopped[0], &[&onboarding[0].0, &winback[0].0]);
 }
 
 #[test]

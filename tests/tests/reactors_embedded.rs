@@ -425,6 +425,15 @@ fn cli_error(data: &Path, config: &Path, env: Option<(&str, &str)>, args: &[&str
     stderr
 }
 
+/// One bad configuration: how the example config is edited, the signing secret's variable
+/// (if set), and what the one-line error must name.
+struct BadConfig {
+    what: &'static str,
+    edit: fn(String) -> String,
+    secret: Option<(&'static str, &'static str)>,
+    names: &'static [&'static str],
+}
+
 #[test]
 fn every_config_error_is_one_line_naming_the_key() {
     let data = tempfile::tempdir().unwrap();
@@ -433,97 +442,73 @@ fn every_config_error_is_one_line_naming_the_key() {
     write_lines(&input, &triggers());
     let ingest = ["ingest", input.to_str().unwrap()];
     let secret = Some((SECRET_VAR, SECRET));
-
-    // An unknown key (a typo) is named with its path.
-    let config = config_dir(|c| c.replace("replyTo =", "replyToo ="));
-    let e = cli_error(
-        data.path(),
-        &config.path().join("mailshot.toml"),
-        secret,
-        &ingest,
-    );
-    assert!(e.contains("sender.replyToo: unknown key"), "{e}");
-
-    // A missing required key.
-    let config = config_dir(|c| c.replace("detailType = \"order.shipped\"", ""));
-    let e = cli_error(
-        data.path(),
-        &config.path().join("mailshot.toml"),
-        secret,
-        &ingest,
-    );
-    assert!(e.contains("events[0].detailType: missing"), "{e}");
-
-    // An invalid value.
-    let config = config_dir(|c| {
-        c.replace(
-            "arn:aws:states:us-east-1:111122223333:stateMachine:winback",
-            "winback",
-        )
-    });
-    let e = cli_error(
-        data.path(),
-        &config.path().join("mailshot.toml"),
-        secret,
-        &ingest,
-    );
-    assert!(
-        e.contains("sequences[1].stateMachineArn: not an ARN"),
-        "{e}"
-    );
-
-    // Invalid TOML: line and column.
-    let config = config_dir(|c| format!("{c}\n[sender\n"));
-    let e = cli_error(
-        data.path(),
-        &config.path().join("mailshot.toml"),
-        secret,
-        &ingest,
-    );
-    assert!(e.contains("invalid TOML"), "{e}");
-
-    // The secret's variable is unset: named.
-    let config = config_dir(|c| c);
-    let e = cli_error(
-        data.path(),
-        &config.path().join("mailshot.toml"),
-        None,
-        &ingest,
-    );
-    assert!(
-        e.contains("sender.signingSecretEnv") && e.contains(SECRET_VAR) && e.contains("not set"),
-        "{e}"
-    );
-    // Empty counts as unset.
-    let e = cli_error(
-        data.path(),
-        &config.path().join("mailshot.toml"),
-        Some((SECRET_VAR, "")),
-        &ingest,
-    );
-    assert!(e.contains(SECRET_VAR), "{e}");
-    // Another variable name, as configured.
-    let config = config_dir(|c| c.replace(SECRET_VAR, "SHOP_SIGNING_KEY"));
-    let e = cli_error(
-        data.path(),
-        &config.path().join("mailshot.toml"),
-        secret,
-        &ingest,
-    );
-    assert!(e.contains("SHOP_SIGNING_KEY"), "{e}");
-
-    // The templates directory does not exist (relative to the config file).
-    let config = config_dir(|c| c.replace("dir = \"templates\"", "dir = \"no-such-dir\""));
-    let e = cli_error(
-        data.path(),
-        &config.path().join("mailshot.toml"),
-        secret,
-        &ingest,
-    );
-    assert!(
-        e.contains("templates.dir") && e.contains("no-such-dir"),
-        "{e}"
-    );
+    let cases = [
+        BadConfig {
+            what: "an unknown key (a typo), named with its path",
+            edit: |c| c.replace("replyTo =", "replyToo ="),
+            secret,
+            names: &["sender.replyToo: unknown key"],
+        },
+        BadConfig {
+            what: "a missing required key",
+            edit: |c| c.replace("detailType = \"order.shipped\"", ""),
+            secret,
+            names: &["events[0].detailType: missing"],
+        },
+        BadConfig {
+            what: "an invalid value",
+            edit: |c| {
+                c.replace(
+                    "arn:aws:states:us-east-1:111122223333:stateMachine:winback",
+                    "winback",
+                )
+            },
+            secret,
+            names: &["sequences[1].stateMachineArn: not an ARN"],
+        },
+        BadConfig {
+            what: "invalid TOML",
+            edit: |c| format!("{c}\n[sender\n"),
+            secret,
+            names: &["invalid TOML"],
+        },
+        BadConfig {
+            what: "the secret's variable unset",
+            edit: |c| c,
+            secret: None,
+            names: &["sender.signingSecretEnv", SECRET_VAR, "not set"],
+        },
+        BadConfig {
+            what: "the secret's variable empty (counts as unset)",
+            edit: |c| c,
+            secret: Some((SECRET_VAR, "")),
+            names: &[SECRET_VAR],
+        },
+        BadConfig {
+            what: "another variable name, as configured",
+            edit: |c| c.replace(SECRET_VAR, "SHOP_SIGNING_KEY"),
+            secret,
+            names: &["SHOP_SIGNING_KEY"],
+        },
+        BadConfig {
+            what: "a templates dir that does not exist (relative to the config file)",
+            edit: |c| c.replace("dir = \"templates\"", "dir = \"no-such-dir\""),
+            secret,
+            names: &["templates.dir", "no-such-dir"],
+        },
+    ];
+    for case in &cases {
+        let config = config_dir(case.edit);
+        let e = cli_error(
+            data.path(),
+            &config.path().join("mailshot.toml"),
+            case.secret,
+            &ingest,
+        );
+        for name in case.names {
+            assert!(e.contains(name), "{}: {name:?} not in {e}", case.what);
+        }
+    }
 
     // The config file itself is missing.
     let e = cli_error(
@@ -535,6 +520,7 @@ fn every_config_error_is_one_line_naming_the_key() {
     assert!(e.contains("missing.toml"), "{e}");
 
     // unsubscribe loads the same config.
+    let config = config_dir(cases[7].edit);
     let e = cli_error(
         data.path(),
         &config.path().join("mailshot.toml"),

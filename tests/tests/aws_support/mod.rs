@@ -184,18 +184,7 @@ impl Env {
 
     /// Like [`Env::cli`], asserting success and parsing stdout as JSON.
     pub fn cli_json(&self, args: &[&str]) -> Value {
-        let out = self.cli(args);
-        assert!(
-            out.status.success(),
-            "mailshot --backend aws {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: stdout is not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
+        crate::common::success_json(&format!("mailshot --backend aws {args:?}"), &self.cli(args))
     }
 }
 
@@ -326,4 +315,34 @@ pub fn assert_same_answers(env: &Env, reader: &Reader, set: &[(String, Value)], 
             assert_eq!(actual, expected, "{tool} {args}");
         }
     }
+}
+
+/// The names of the tables that exist and start with `prefix`, sorted (every ListTables page).
+pub fn tables_with_prefix(env: &Env, prefix: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let out = env
+            .rt
+            .block_on(
+                env.aws
+                    .ddb
+                    .list_tables()
+                    .set_exclusive_start_table_name(start.take())
+                    .send(),
+            )
+            .unwrap();
+        names.extend(
+            out.table_names()
+                .iter()
+                .filter(|n| n.starts_with(prefix))
+                .cloned(),
+        );
+        match out.last_evaluated_table_name {
+            Some(last) => start = Some(last),
+            None => break,
+        }
+    }
+    names.sort();
+    names
 }

@@ -274,3 +274,19 @@ pub fn page_all(writer: &Writer, tool: &str, mut args: Value, limit: u64) -> Vec
     }
     panic!("paging never ended")
 }
+
+/// The stdout of a successful `mailshot` run as JSON; fails naming `what` (the command) with
+/// its stderr when it did not succeed, or its stdout when that is not JSON.
+pub fn success_json(what: &str, out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{what}: stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}

@@ -226,3 +226,30 @@ pub fn assert_order_shipped_email(msg: &Value, email: &str) {
     assert!(body.contains("<strong>ord_4242</strong>"), "{body}");
     assert!(body.contains("Good news, Jordan!"), "{body}");
 }
+
+/// Asserts that an `executions.stopped` input stopped exactly `arns` (in any order) because a
+/// complaint suppressed the subscriber.
+pub fn assert_stopped_for_complaint(stopped: &Value, arns: &[&str]) {
+    let mut stopped_arns: Vec<&str> = stopped["detail"]["executionArns"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no executionArns in {stopped}"))
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    stopped_arns.sort_unstable();
+    let mut expected = arns.to_vec();
+    expected.sort_unstable();
+    assert_eq!(stopped_arns, expected);
+    assert_eq!(stopped["detail"]["reason"], "suppressed: complaint");
+}
+
+/// The input the example config maps `customer.created` (of [`customer_created`]) to when it
+/// starts the onboarding sequence.
+pub fn onboarding_input(email: &str, event_id: &str) -> Value {
+    json!({
+        "email": email,
+        "firstName": "Jordan",
+        "attributes": {"customerId": "cus_1", "email": email, "firstName": "Jordan", "marketingOptIn": true},
+        "eventId": event_id,
+    })
+}
