@@ -12,84 +12,33 @@
 //!
 //! Frame layout: see [`frame`](self::frame) (`u32 len | u32 crc32c | payload`).
 
+mod error;
 mod frame;
 mod index;
 mod lock;
+mod records;
+mod recovery;
 mod segment;
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use mailshot_domain::log::{LogAppender, LogReader, LogRecord, NewRecord, Offset};
 
+pub use error::LogError;
 pub use frame::MAX_PAYLOAD_LEN;
+pub use records::Records;
 
-use frame::{HEADER_LEN, Header};
+use error::corrupt;
+use recovery::{recover_tail, resume_point, roll, verify_sealed};
+
 use segment::{idx_name, seg_name};
 
 /// Default size at which a segment is closed and a new one started.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 256 * 1024 * 1024;
-
-/// Everything that can go wrong with the log. Each message is one line naming the file or
-/// directory involved.
-#[derive(Debug, thiserror::Error)]
-pub enum LogError {
-    /// An I/O error on a log file.
-    #[error("log I/O error on {}: {source}", .path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    /// Another writer (another process, or another open handle in this one) holds the lock.
-    #[error("another mailshot process is writing to {}{}: only one writer at a time", .dir.display(), holder_note(.holder))]
-    Locked {
-        dir: PathBuf,
-        /// Pid recorded by the lock holder, when readable.
-        holder: Option<u32>,
-    },
-    /// Damage in committed records: the log was left untouched.
-    #[error("log corrupt at offset {offset} ({} byte {position}): {reason}", .segment.display())]
-    Corrupt {
-        segment: PathBuf,
-        position: u64,
-        offset: Offset,
-        reason: String,
-    },
-    /// `append` on a handle from [`SegmentLog::open_read_only`].
-    #[error("the log in {} is open read-only: appending needs the writer", .dir.display())]
-    ReadOnly { dir: PathBuf },
-    /// A record that cannot be framed.
-    #[error(
-        "record {index} of the batch cannot be logged: {size} bytes of payload (max {MAX_PAYLOAD_LEN}) or {identities} identities (max 65535)"
-    )]
-    RecordTooLarge {
-        index: usize,
-        size: usize,
-        identities: usize,
-    },
-    /// An earlier append failed in a way that leaves the tail's state unknown (a failed
-    /// `fdatasync`, or a failed cut-back): the handle refuses appends until reopened, when
-    /// recovery re-reads the tail.
-    #[error("an earlier append to the log in {} failed ({reason}): reopen the log", .dir.display())]
-    Poisoned { dir: PathBuf, reason: String },
-}
-
-fn holder_note(holder: &Option<u32>) -> String {
-    holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
-}
-
-impl LogError {
-    fn io(path: &Path, source: io::Error) -> LogError {
-        LogError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-}
 
 /// How much of the log the writer checks when it opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,38 +144,6 @@ fn open_rw(path: &Path, create_new: bool) -> Result<File, LogError> {
 /// The index is a hint: if it cannot be opened, reads fall back to scanning.
 fn open_idx_read(path: &Path) -> Option<Arc<File>> {
     File::open(path).ok().map(Arc::new)
-}
-
-fn corrupt(path: &Path, position: u64, offset: Offset, reason: impl Into<String>) -> LogError {
-    LogError::Corrupt {
-        segment: path.to_path_buf(),
-        position,
-        offset,
-        reason: reason.into(),
-    }
-}
-
-/// Where to resume scanning a segment: after its last index entry, when that entry points
-/// at a whole valid frame carrying the right offset; else the segment start.
-fn resume_point(
-    file: &File,
-    path: &Path,
-    len: u64,
-    base: Offset,
-    idx: Option<&File>,
-    idx_path: &Path,
-) -> Result<(Offset, u64), LogError> {
-    let Some(idx) = idx else { return Ok((base, 0)) };
-    let n = index::entries(idx, idx_path)?;
-    if n == 0 {
-        return Ok((base, 0));
-    }
-    if let Some(pos) = index::entry(idx, idx_path, n - 1)?
-        && let Some((_, after)) = segment::read_frame_at(file, path, len, pos, base + n - 1)?
-    {
-        return Ok((base + n, after));
-    }
-    Ok((base, 0))
 }
 
 impl SegmentLog {
@@ -671,229 +588,6 @@ fn open_tail_read(log_dir: &Path, base: Offset) -> Result<Tail, LogError> {
         path,
         idx_path,
     })
-}
-
-/// Checks a sealed segment `base` whose successor starts at `next_base`.
-fn verify_sealed(
-    log_dir: &Path,
-    base: Offset,
-    next_base: Offset,
-    mode: VerifyOnOpen,
-) -> Result<(), LogError> {
-    let path = log_dir.join(seg_name(base));
-    let idx_path = log_dir.join(idx_name(base));
-    let file = segment::open_read(&path)?;
-    let len = segment::file_len(&file, &path)?;
-    let idx = open_rw(&idx_path, false)?;
-    let count = next_base - base;
-    if mode == VerifyOnOpen::LastSegment
-        && index::entries(&idx, &idx_path)? == count
-        && index::entry(&idx, &idx_path, 0)?.unwrap_or(u64::MAX) == 0
-        && resume_point(&file, &path, len, base, Some(&idx), &idx_path)? == (next_base, len)
-    {
-        return Ok(());
-    }
-    let mut positions = Vec::new();
-    let scanned = segment::scan(&file, &path, len, 0, base, Offset::MAX, |p| {
-        positions.push(p)
-    })?;
-    if let Some(fault) = scanned.fault {
-        return Err(corrupt(&path, scanned.pos, scanned.next_offset, fault));
-    }
-    if scanned.next_offset != next_base {
-        return Err(corrupt(
-            &path,
-            scanned.pos,
-            scanned.next_offset,
-            format!(
-                "segment holds offsets {base}..{} but the next segment starts at {next_base}: offsets must be dense",
-                scanned.next_offset
-            ),
-        ));
-    }
-    index::ensure(&idx, &idx_path, 0, &positions)?;
-    Ok(())
-}
-
-/// Recovers the last segment: finds its last whole record, cuts a torn tail, repairs the
-/// index. Returns the open tail, the end offset and the byte length of whole records.
-fn recover_tail(
-    log_dir: &Path,
-    base: Offset,
-    mode: VerifyOnOpen,
-) -> Result<(Tail, Offset, u64), LogError> {
-    let path = log_dir.join(seg_name(base));
-    let idx_path = log_dir.join(idx_name(base));
-    let file = open_rw(&path, false)?;
-    let idx = open_rw(&idx_path, false)?;
-    let len = segment::file_len(&file, &path)?;
-    let (start_offset, start_pos) = match mode {
-        VerifyOnOpen::All => (base, 0),
-        VerifyOnOpen::LastSegment => resume_point(&file, &path, len, base, Some(&idx), &idx_path)?,
-    };
-    let mut positions = Vec::new();
-    let scanned = segment::scan(
-        &file,
-        &path,
-        len,
-        start_pos,
-        start_offset,
-        Offset::MAX,
-        |p| positions.push(p),
-    )?;
-    if let Some(fault) = &scanned.fault {
-        if let Some((at, found)) =
-            segment::valid_frame_after(&file, &path, len, scanned.pos, scanned.next_offset)?
-        {
-            return Err(corrupt(
-                &path,
-                scanned.pos,
-                scanned.next_offset,
-                format!(
-                    "{fault}, yet a valid record (offset {found}) follows at byte {at}: not a torn tail, refusing to cut"
-                ),
-            ));
-        }
-        // Nothing valid after the damage: the remains of a write that was never
-        // acknowledged. Cut them and make the cut durable before appending after it.
-        file.set_len(scanned.pos)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| LogError::io(&path, e))?;
-    }
-    index::ensure(&idx, &idx_path, start_offset - base, &positions)?;
-    let tail = Tail {
-        base,
-        path,
-        file: Arc::new(file),
-        idx_path,
-        idx: Some(Arc::new(idx)),
-    };
-    Ok((tail, scanned.next_offset, scanned.pos))
-}
-
-/// Starts segment `<end>`: created, fsynced, and its directory entry fsynced before any
-/// record goes in, so that a reader or a recovery never finds records in a file that may
-/// vanish.
-fn roll(log_dir: &Path, st: &mut State) -> Result<(), LogError> {
-    let base = st.end;
-    let path = log_dir.join(seg_name(base));
-    let idx_path = log_dir.join(idx_name(base));
-    let file = open_rw(&path, true)?;
-    file.sync_all().map_err(|e| LogError::io(&path, e))?;
-    let idx = open_rw(&idx_path, false)?;
-    idx.set_len(0).map_err(|e| LogError::io(&idx_path, e))?;
-    sync_dir(log_dir)?;
-    st.bases.push(base);
-    st.tail = Some(Tail {
-        base,
-        path,
-        file: Arc::new(file),
-        idx_path,
-        idx: Some(Arc::new(idx)),
-    });
-    st.tail_pos = 0;
-    Ok(())
-}
-
-/// Iterator over records, from [`SegmentLog::read_from`]. Owns its file handles.
-pub struct Records {
-    log_dir: PathBuf,
-    bases: Vec<Offset>,
-    /// Index in `bases` of the segment being read.
-    seg: usize,
-    seg_end: Offset,
-    path: PathBuf,
-    reader: Option<BufReader<File>>,
-    pos: u64,
-    next: Offset,
-    end: Offset,
-    payload: Vec<u8>,
-    done: bool,
-}
-
-impl Records {
-    fn empty() -> Records {
-        Records {
-            log_dir: PathBuf::new(),
-            bases: Vec::new(),
-            seg: 0,
-            seg_end: 0,
-            path: PathBuf::new(),
-            reader: None,
-            pos: 0,
-            next: 0,
-            end: 0,
-            payload: Vec::new(),
-            done: true,
-        }
-    }
-
-    fn next_record(&mut self) -> Result<LogRecord, LogError> {
-        if self.next == self.seg_end {
-            // Move to the next segment: it starts exactly at this offset.
-            self.seg += 1;
-            let base = self.bases.get(self.seg).copied().unwrap_or(self.next);
-            self.path = self.log_dir.join(seg_name(base));
-            if base != self.next {
-                return Err(corrupt(
-                    &self.path,
-                    0,
-                    self.next,
-                    "no segment starts at this offset",
-                ));
-            }
-            self.seg_end = self.bases.get(self.seg + 1).copied().unwrap_or(self.end);
-            let file = segment::open_read(&self.path)?;
-            self.reader = Some(BufReader::with_capacity(segment::READ_BUFFER, file));
-            self.pos = 0;
-        }
-        let Some(reader) = self.reader.as_mut() else {
-            return Err(corrupt(&self.path, self.pos, self.next, "no reader"));
-        };
-        let missing = |e: io::Error, path: &Path, pos: u64, next: Offset| {
-            if e.kind() == io::ErrorKind::UnexpectedEof {
-                corrupt(path, pos, next, "segment ends inside a committed record")
-            } else {
-                LogError::io(path, e)
-            }
-        };
-        let mut hb = [0u8; HEADER_LEN];
-        reader
-            .read_exact(&mut hb)
-            .map_err(|e| missing(e, &self.path, self.pos, self.next))?;
-        let Some(header) = Header::parse(&hb) else {
-            return Err(corrupt(
-                &self.path,
-                self.pos,
-                self.next,
-                frame::FrameFault::BadLength.to_string(),
-            ));
-        };
-        self.payload.resize(header.payload_len, 0);
-        reader
-            .read_exact(&mut self.payload)
-            .map_err(|e| missing(e, &self.path, self.pos, self.next))?;
-        let record = frame::check(&header, &self.payload, self.next)
-            .and_then(|()| frame::decode(&self.payload))
-            .map_err(|fault| corrupt(&self.path, self.pos, self.next, fault.to_string()))?;
-        self.pos += header.frame_len();
-        self.next += 1;
-        Ok(record)
-    }
-}
-
-impl Iterator for Records {
-    type Item = Result<LogRecord, LogError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done || self.next >= self.end {
-            return None;
-        }
-        let item = self.next_record();
-        // After an error the position is unknown: stop rather than skip anything.
-        self.done = item.is_err();
-        Some(item)
-    }
 }
 
 impl LogAppender for SegmentLog {

@@ -1,0 +1,156 @@
+//! Opening the log: checking sealed segments, recovering the tail (cutting a torn write,
+//! refusing to cut real damage), and starting new segments.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use mailshot_domain::log::Offset;
+
+use super::segment::{self, idx_name, seg_name};
+use super::{LogError, State, Tail, VerifyOnOpen, corrupt, index, open_rw, sync_dir};
+
+/// Where to resume scanning a segment: after its last index entry, when that entry points
+/// at a whole valid frame carrying the right offset; else the segment start.
+pub(super) fn resume_point(
+    file: &File,
+    path: &Path,
+    len: u64,
+    base: Offset,
+    idx: Option<&File>,
+    idx_path: &Path,
+) -> Result<(Offset, u64), LogError> {
+    let Some(idx) = idx else { return Ok((base, 0)) };
+    let n = index::entries(idx, idx_path)?;
+    if n == 0 {
+        return Ok((base, 0));
+    }
+    if let Some(pos) = index::entry(idx, idx_path, n - 1)?
+        && let Some((_, after)) = segment::read_frame_at(file, path, len, pos, base + n - 1)?
+    {
+        return Ok((base + n, after));
+    }
+    Ok((base, 0))
+}
+
+/// Checks a sealed segment `base` whose successor starts at `next_base`.
+pub(super) fn verify_sealed(
+    log_dir: &Path,
+    base: Offset,
+    next_base: Offset,
+    mode: VerifyOnOpen,
+) -> Result<(), LogError> {
+    let path = log_dir.join(seg_name(base));
+    let idx_path = log_dir.join(idx_name(base));
+    let file = segment::open_read(&path)?;
+    let len = segment::file_len(&file, &path)?;
+    let idx = open_rw(&idx_path, false)?;
+    let count = next_base - base;
+    if mode == VerifyOnOpen::LastSegment
+        && index::entries(&idx, &idx_path)? == count
+        && index::entry(&idx, &idx_path, 0)?.unwrap_or(u64::MAX) == 0
+        && resume_point(&file, &path, len, base, Some(&idx), &idx_path)? == (next_base, len)
+    {
+        return Ok(());
+    }
+    let mut positions = Vec::new();
+    let scanned = segment::scan(&file, &path, len, 0, base, Offset::MAX, |p| {
+        positions.push(p)
+    })?;
+    if let Some(fault) = scanned.fault {
+        return Err(corrupt(&path, scanned.pos, scanned.next_offset, fault));
+    }
+    if scanned.next_offset != next_base {
+        return Err(corrupt(
+            &path,
+            scanned.pos,
+            scanned.next_offset,
+            format!(
+                "segment holds offsets {base}..{} but the next segment starts at {next_base}: offsets must be dense",
+                scanned.next_offset
+            ),
+        ));
+    }
+    index::ensure(&idx, &idx_path, 0, &positions)?;
+    Ok(())
+}
+
+/// Recovers the last segment: finds its last whole record, cuts a torn tail, repairs the
+/// index. Returns the open tail, the end offset and the byte length of whole records.
+pub(super) fn recover_tail(
+    log_dir: &Path,
+    base: Offset,
+    mode: VerifyOnOpen,
+) -> Result<(Tail, Offset, u64), LogError> {
+    let path = log_dir.join(seg_name(base));
+    let idx_path = log_dir.join(idx_name(base));
+    let file = open_rw(&path, false)?;
+    let idx = open_rw(&idx_path, false)?;
+    let len = segment::file_len(&file, &path)?;
+    let (start_offset, start_pos) = match mode {
+        VerifyOnOpen::All => (base, 0),
+        VerifyOnOpen::LastSegment => resume_point(&file, &path, len, base, Some(&idx), &idx_path)?,
+    };
+    let mut positions = Vec::new();
+    let scanned = segment::scan(
+        &file,
+        &path,
+        len,
+        start_pos,
+        start_offset,
+        Offset::MAX,
+        |p| positions.push(p),
+    )?;
+    if let Some(fault) = &scanned.fault {
+        if let Some((at, found)) =
+            segment::valid_frame_after(&file, &path, len, scanned.pos, scanned.next_offset)?
+        {
+            return Err(corrupt(
+                &path,
+                scanned.pos,
+                scanned.next_offset,
+                format!(
+                    "{fault}, yet a valid record (offset {found}) follows at byte {at}: not a torn tail, refusing to cut"
+                ),
+            ));
+        }
+        // Nothing valid after the damage: the remains of a write that was never
+        // acknowledged. Cut them and make the cut durable before appending after it.
+        file.set_len(scanned.pos)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| LogError::io(&path, e))?;
+    }
+    index::ensure(&idx, &idx_path, start_offset - base, &positions)?;
+    let tail = Tail {
+        base,
+        path,
+        file: Arc::new(file),
+        idx_path,
+        idx: Some(Arc::new(idx)),
+    };
+    Ok((tail, scanned.next_offset, scanned.pos))
+}
+
+/// Starts segment `<end>`: created, fsynced, and its directory entry fsynced before any
+/// record goes in, so that a reader or a recovery never finds records in a file that may
+/// vanish.
+pub(super) fn roll(log_dir: &Path, st: &mut State) -> Result<(), LogError> {
+    let base = st.end;
+    let path = log_dir.join(seg_name(base));
+    let idx_path = log_dir.join(idx_name(base));
+    let file = open_rw(&path, true)?;
+    file.sync_all().map_err(|e| LogError::io(&path, e))?;
+    let idx = open_rw(&idx_path, false)?;
+    idx.set_len(0).map_err(|e| LogError::io(&idx_path, e))?;
+    sync_dir(log_dir)?;
+    st.bases.push(base);
+    st.tail = Some(Tail {
+        base,
+        path,
+        file: Arc::new(file),
+        idx_path,
+        idx: Some(Arc::new(idx)),
+    });
+    st.tail_pos = 0;
+    Ok(())
+}
