@@ -86,12 +86,20 @@ impl<R: Read> NdjsonLines<R> {
             while self.line.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
                 self.line.pop();
             }
+            if self.line_no == 1 && self.line.starts_with(UTF8_BOM) {
+                // A byte-order mark opening the file (editors and exports on Windows write
+                // one) is not part of the first input.
+                self.line.drain(..UTF8_BOM.len());
+            }
             if !self.line.iter().all(u8::is_ascii_whitespace) {
                 return Ok(Some((self.line_no, &self.line)));
             }
         }
     }
 }
+
+/// The UTF-8 byte-order mark.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 #[cfg(test)]
 mod tests {
@@ -113,5 +121,17 @@ mod tests {
                 (5, "{\"c\":3}".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_opening_the_file_is_dropped_and_only_there() {
+        let text = "\u{FEFF}{\"a\":1}\n\u{FEFF}{\"b\":2}\n";
+        let mut lines = NdjsonLines::new(text.as_bytes(), Progress::new("test", None, "bytes"));
+        let (n, first) = lines.next_line().unwrap().unwrap();
+        assert_eq!((n, first), (1, &b"{\"a\":1}"[..]));
+        // Inside the file it is data: the input is rejected as not JSON, not silently changed.
+        let (n, second) = lines.next_line().unwrap().unwrap();
+        assert_eq!((n, second), (2, "\u{FEFF}{\"b\":2}".as_bytes()));
+        assert_eq!(lines.next_line().unwrap(), None);
     }
 }
