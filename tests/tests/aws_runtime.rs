@@ -501,3 +501,60 @@ fn aws_process_follow_folds_new_records_until_sigterm_then_prints_its_summary() 
     assert_eq!(summary["deadLettered"], json!(0), "{summary}");
     assert_eq!(summary["failed"], json!(0), "{summary}");
 }
+
+#[test]
+fn aws_process_follow_stops_between_batches_of_a_backlog_and_process_resumes_from_there() {
+    let env = Env::new("follow-stop", 1);
+    let (lines, _) = corpus(300, 29);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backlog.ndjson");
+    write_lines(&file, &lines);
+    let ingested = env.cli_json(&["ingest", file.to_str().unwrap()]);
+    let accepted = ingested["accepted"].as_u64().unwrap();
+    assert!(accepted > 200, "{ingested}");
+
+    let follower = std::process::Command::new(mailshot_bin())
+        .args(["--backend", "aws", "--aws-prefix", &env.prefix])
+        .args(["process", "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn process --follow");
+    // Stop as soon as the first record is archived: well inside the first batch of 100.
+    wait_for_archived_at_least(&env, 1);
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &follower.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let out = follower.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stopped: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = stopped["folded"].as_u64().unwrap();
+    // It stopped after a whole batch, before the backlog was done.
+    assert_eq!(first % 100, 0, "{stopped}");
+    assert!(first > 0 && first < accepted, "{stopped}");
+    assert_eq!(env.aws.end_offset().unwrap(), first);
+
+    // A later process resumes from the saved position: nothing twice, nothing lost.
+    let rest = env.cli_json(&["process"]);
+    assert_eq!(rest["folded"], json!(accepted - first), "{rest}");
+    assert_eq!(rest["duplicates"], json!(0), "{rest}");
+    assert_eq!(env.aws.end_offset().unwrap(), accepted);
+}
+
+/// Polls until the processor has archived at least `records` records, failing after a minute.
+fn wait_for_archived_at_least(env: &Env, records: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while env.aws.end_offset().unwrap() < records {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fewer than {records} records archived after a minute"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

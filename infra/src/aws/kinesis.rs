@@ -2,6 +2,8 @@
 //! shard consumer that drains the stream through the processor exactly as the Lambda event
 //! source mapping would (`mailshot --backend aws process`).
 
+use std::ops::ControlFlow;
+
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
@@ -192,10 +194,12 @@ impl Aws {
     /// Drains every shard through `processor`, from each shard's saved position, in batches
     /// of [`GET_BATCH`]. A batch item failure is redelivered from the failed record (as the
     /// event source mapping does) up to 3 times, then `process` stops with an error.
+    /// `on_batch` sees the running total after each batch; when it answers `Break`, draining
+    /// stops once that batch's shard position is saved.
     pub fn drain(
         &self,
         processor: &mut Processor,
-        mut on_batch: impl FnMut(&ProcessSummary),
+        mut on_batch: impl FnMut(&ProcessSummary) -> ControlFlow<()>,
     ) -> Result<ProcessSummary, AwsError> {
         let mut total = ProcessSummary::default();
         for shard in self.shards()? {
@@ -215,7 +219,7 @@ impl Aws {
                 }
                 let (response, summary) = processor.process_event(&event);
                 total.add(&summary);
-                on_batch(&total);
+                let flow = on_batch(&total);
                 let failed = response
                     .batch_item_failures
                     .first()
@@ -231,6 +235,9 @@ impl Aws {
                         }
                         position = last;
                         retries = 0;
+                        if flow.is_break() {
+                            return Ok(total);
+                        }
                         match next {
                             Some(n) => iterator = n,
                             None => break,

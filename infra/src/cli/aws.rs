@@ -1,6 +1,7 @@
 //! `mailshot --backend aws …`: the command-line contract of DESIGN §5 against AWS, with the
 //! same JSON as the embedded runtime, plus `init` and `process`.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -166,6 +167,11 @@ pub(super) fn drain_all(
         let summary = aws.drain(processor, |t| {
             progress.inc(t.records - last);
             last = t.records;
+            // A stop request ends the drain after the batch in flight, not after the backlog.
+            match follow {
+                Some(stop) if stop.load(Ordering::SeqCst) => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            }
         })?;
         total.add(&summary);
         match follow {
