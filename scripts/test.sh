@@ -14,10 +14,12 @@ VENV="${MAILSHOT_VENV:-.venv}"
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
+# An absolute path from now on (MAILSHOT_VENV may be relative or absolute).
+VENV="$(cd "$VENV" && pwd)"
 # Quiet unless it fails; pip is a no-op when everything is already installed.
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-export MAILSHOT_PYTHON="$PWD/$VENV/bin/python"
-export MAILSHOT_VENV_BIN="$PWD/$VENV/bin"
+export MAILSHOT_PYTHON="$VENV/bin/python"
+export MAILSHOT_VENV_BIN="$VENV/bin"
 
 # A free loopback port, chosen by the kernel.
 PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
