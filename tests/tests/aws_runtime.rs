@@ -463,13 +463,7 @@ fn aws_process_follow_folds_new_records_until_sigterm_then_prints_its_summary() 
     write_lines(&second, &lines[20..]);
     let a = env.cli_json(&["ingest", first.to_str().unwrap()]);
 
-    let follower = std::process::Command::new(mailshot_bin())
-        .args(["--backend", "aws", "--aws-prefix", &env.prefix])
-        .args(["process", "--follow"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn process --follow");
+    let follower = spawn_follower(&env);
     let accepted_a = a["accepted"].as_u64().unwrap();
     wait_for_archived(&env, accepted_a);
     // Still following: records put after the first drain are folded too.
@@ -477,24 +471,7 @@ fn aws_process_follow_folds_new_records_until_sigterm_then_prints_its_summary() 
     let accepted = accepted_a + b["accepted"].as_u64().unwrap();
     wait_for_archived(&env, accepted);
 
-    let term = std::process::Command::new("kill")
-        .args(["-TERM", &follower.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let out = follower.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "process --follow exited with {:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no summary on stdout ({e}): {:?}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
+    let summary = sigterm_and_summary(follower);
     assert_eq!(summary["folded"], json!(accepted), "{summary}");
     assert_eq!(summary["records"], json!(accepted), "{summary}");
     assert_eq!(summary["duplicates"], json!(0), "{summary}");
@@ -513,27 +490,10 @@ fn aws_process_follow_stops_between_batches_of_a_backlog_and_process_resumes_fro
     let accepted = ingested["accepted"].as_u64().unwrap();
     assert!(accepted > 200, "{ingested}");
 
-    let follower = std::process::Command::new(mailshot_bin())
-        .args(["--backend", "aws", "--aws-prefix", &env.prefix])
-        .args(["process", "--follow"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn process --follow");
+    let follower = spawn_follower(&env);
     // Stop as soon as the first record is archived: well inside the first batch of 100.
     wait_for_archived_at_least(&env, 1);
-    let term = std::process::Command::new("kill")
-        .args(["-TERM", &follower.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let out = follower.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stopped: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stopped = sigterm_and_summary(follower);
     let first = stopped["folded"].as_u64().unwrap();
     // It stopped after a whole batch, before the backlog was done.
     assert_eq!(first % 100, 0, "{stopped}");
@@ -557,4 +517,26 @@ fn wait_for_archived_at_least(env: &Env, records: u64) {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// Starts `mailshot --backend aws process --follow` on `env`'s deployment.
+fn spawn_follower(env: &Env) -> std::process::Child {
+    std::process::Command::new(mailshot_bin())
+        .args(["--backend", "aws", "--aws-prefix", &env.prefix])
+        .args(["process", "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn process --follow")
+}
+
+/// Sends SIGTERM to a follower and returns the summary it printed, asserting a clean exit.
+fn sigterm_and_summary(follower: std::process::Child) -> Value {
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &follower.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let out = follower.wait_with_output().unwrap();
+    success_json("process --follow, stopped by SIGTERM", &out)
 }

@@ -25,7 +25,7 @@
 //! `writer` ([`RecordWriter`], [`RowCache`], [`CacheUpdate`]); this one holds the low-level
 //! DynamoDB calls they share.
 
-use aws_sdk_dynamodb::types::KeysAndAttributes;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use super::item::Item;
 use super::{Aws, AwsError};
@@ -102,6 +102,31 @@ impl Aws {
                 _ => return Ok(()),
             }
         }
+    }
+
+    /// Every item of partition `pk` with a sort key from `a` to `b` inclusive (consistent
+    /// reads, all pages), calling `visit` on each until it returns false.
+    pub(crate) fn query_between(
+        &self,
+        table: &str,
+        pk: &str,
+        (a, b): (AttributeValue, AttributeValue),
+        visit: impl FnMut(Item) -> Result<bool, AwsError>,
+    ) -> Result<(), AwsError> {
+        self.query_each(
+            || {
+                self.ddb
+                    .query()
+                    .table_name(table)
+                    .key_condition_expression("pk = :p AND sk BETWEEN :a AND :b")
+                    .expression_attribute_values(":p", AttributeValue::S(pk.to_string()))
+                    .expression_attribute_values(":a", a.clone())
+                    .expression_attribute_values(":b", b.clone())
+                    .consistent_read(true)
+            },
+            table,
+            visit,
+        )
     }
 
     /// BatchGetItem of any number of keys (100 per call, unprocessed keys retried), consistent.

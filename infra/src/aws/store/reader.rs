@@ -146,24 +146,11 @@ impl ProjectionReader for DynamoReader {
             return Ok(total);
         }
         let pk = rollup_pk(scope, level);
-        self.aws.query_each(
-            || {
-                self.aws
-                    .ddb
-                    .query()
-                    .table_name(table)
-                    .key_condition_expression("pk = :p AND sk BETWEEN :a AND :b")
-                    .expression_attribute_values(":p", s(&pk))
-                    .expression_attribute_values(":a", n(from))
-                    .expression_attribute_values(":b", n(to))
-                    .consistent_read(true)
-            },
-            table,
-            |item| {
+        self.aws
+            .query_between(table, &pk, (n(from), n(to)), |item| {
                 total.add(&counts_of(&item));
                 Ok(true)
-            },
-        )?;
+            })?;
         Ok(total)
     }
 
@@ -269,28 +256,14 @@ impl ProjectionReader for DynamoReader {
             format!("{}#~", day_part(to_day)),
         );
         let mut sums: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
-        self.aws.query_each(
-            || {
-                self.aws
-                    .ddb
-                    .query()
-                    .table_name(table)
-                    .key_condition_expression("pk = :p AND sk BETWEEN :a AND :b")
-                    .expression_attribute_values(":p", s(&pk))
-                    .expression_attribute_values(":a", s(&a))
-                    .expression_attribute_values(":b", s(&b))
-                    .consistent_read(true)
-            },
-            table,
-            |item| {
-                let url = get_s(&item, "url", table)?.to_string();
-                let t = get_s(&item, "templateKey", table)?.to_string();
-                let e = sums.entry((url, t)).or_default();
-                e.0 += get_i64(&item, "clicks", table)?;
-                e.1 += get_i64(&item, "uniq", table)?;
-                Ok(true)
-            },
-        )?;
+        self.aws.query_between(table, &pk, (s(&a), s(&b)), |item| {
+            let url = get_s(&item, "url", table)?.to_string();
+            let t = get_s(&item, "templateKey", table)?.to_string();
+            let e = sums.entry((url, t)).or_default();
+            e.0 += get_i64(&item, "clicks", table)?;
+            e.1 += get_i64(&item, "uniq", table)?;
+            Ok(true)
+        })?;
         Ok(sums
             .into_iter()
             .map(|((url, template_key), (clicks, unique_clicks))| LinkCount {
