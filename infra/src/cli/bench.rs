@@ -147,7 +147,9 @@ pub(super) fn generate_input(
         out.write_all(line.as_bytes())?;
         out.write_all(b"\n")?;
     }
-    out.flush()?;
+    // On disk before the timed ingest starts: the input is a file at rest, and the kernel's
+    // writeback of gigabytes of fresh input must not compete with the ingest being measured.
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     Ok(BenchInput {
         start,
         days,
