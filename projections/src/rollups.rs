@@ -149,6 +149,18 @@ pub struct RollupKey {
 }
 
 impl RollupKey {
+    /// Every row a fact of this template and sequence on `day` adds to: each
+    /// [`Scope::of_fact`] at each level (12 rows).
+    pub fn for_fact(
+        template_key: &str,
+        sequence_id: &str,
+        day: Day,
+    ) -> impl Iterator<Item = RollupKey> + use<> {
+        Scope::of_fact(template_key, sequence_id)
+            .into_iter()
+            .flat_map(move |scope| RollupKey::for_day(&scope, day))
+    }
+
     /// The three rows a fact on `day` adds to in `scope`.
     pub fn for_day(scope: &Scope, day: Day) -> [RollupKey; 3] {
         let (y, m, _) = day.civil();
@@ -351,6 +363,27 @@ mod tests {
             }]
         );
         assert_eq!(plan(d("2024-06-02"), d("2024-06-01")), vec![]);
+    }
+
+    #[test]
+    fn a_fact_counts_in_every_scope_at_every_level() {
+        let keys: Vec<(Scope, Level, i32)> =
+            RollupKey::for_fact("welcome", "onboarding", d("2024-06-03"))
+                .map(|k| (k.scope, k.level, k.period))
+                .collect();
+        let (day, month, year) = (d("2024-06-03").0, 2024 * 12 + 5, 2024);
+        let mut expected = Vec::new();
+        for scope in [
+            Scope::All,
+            Scope::Template("welcome".into()),
+            Scope::Sequence("onboarding".into()),
+            Scope::TemplateSequence("welcome".into(), "onboarding".into()),
+        ] {
+            expected.push((scope.clone(), Level::Day, day));
+            expected.push((scope.clone(), Level::Month, month));
+            expected.push((scope, Level::Year, year));
+        }
+        assert_eq!(keys, expected);
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub trait ProjectionWriter {
     fn add_counts(&mut self, key: &RollupKey, deltas: &Counts) -> Result<(), Self::Error>;
 
     /// Adds `deltas` to every rollup row that a fact of this template and sequence on `day`
-    /// counts in: each [`Scope::of_fact`] at each level. Stores may gather these per batch
+    /// counts in ([`RollupKey::for_fact`]). Stores may gather these per batch
     /// (many facts share a template, sequence and day); the default adds to each row.
     fn add_fact_counts(
         &mut self,
@@ -73,10 +73,8 @@ pub trait ProjectionWriter {
         day: Day,
         deltas: &Counts,
     ) -> Result<(), Self::Error> {
-        for scope in Scope::of_fact(template_key, sequence_id) {
-            for key in RollupKey::for_day(&scope, day) {
-                self.add_counts(&key, deltas)?;
-            }
+        for key in RollupKey::for_fact(template_key, sequence_id, day) {
+            self.add_counts(&key, deltas)?;
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use heed::RwTxn;
 use mailshot_domain::log::Offset;
 use mailshot_domain::{Day, FactId, Timestamp};
-use mailshot_projections::rollups::{Counts, Scope};
+use mailshot_projections::rollups::Counts;
 use mailshot_projections::{
     EngagementKey, EngagementKind, EventRow, FirstEngagement, LinkKey, Projection,
     ProjectionWriter, RollupKey, Subscriber,
@@ -131,10 +131,8 @@ impl<'s> BatchWriter<'s> {
         for (template_key, sequences) in std::mem::take(&mut self.fact_counts) {
             for (sequence_id, days) in sequences {
                 for (day, deltas) in days {
-                    for scope in Scope::of_fact(&template_key, &sequence_id) {
-                        for key in RollupKey::for_day(&scope, day) {
-                            self.counts.entry(key.encode()).or_default().add(&deltas);
-                        }
+                    for key in RollupKey::for_fact(&template_key, &sequence_id, day) {
+                        self.counts.entry(key.encode()).or_default().add(&deltas);
                     }
                 }
             }
