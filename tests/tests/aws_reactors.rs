@@ -34,17 +34,7 @@ impl World {
         let onboarding = effects.create_state_machine("onboarding");
         let winback = effects.create_state_machine("winback");
         effects.create_identity("hello@example.com");
-        let (o, w) = (onboarding.clone(), winback.clone());
-        let config = config_dir(move |c| {
-            c.replace(
-                "arn:aws:states:us-east-1:111122223333:stateMachine:onboarding",
-                &o,
-            )
-            .replace(
-                "arn:aws:states:us-east-1:111122223333:stateMachine:winback",
-                &w,
-            )
-        });
+        let config = aws_config_dir(&onboarding, &winback, "hello@example.com");
         let world = World {
             prefix: "rx".to_string(),
             effects,

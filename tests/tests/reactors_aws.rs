@@ -45,18 +45,7 @@ impl World {
         let winback = aws.create_state_machine(&unique(&format!("{tag}-win")));
         let from = format!("{}@example.com", unique(&format!("shop-{tag}")));
         aws.create_identity(&from);
-        let (o, w) = (onboarding.clone(), winback.clone());
-        let config = config_dir(move |c| {
-            c.replace(
-                "arn:aws:states:us-east-1:111122223333:stateMachine:onboarding",
-                &o,
-            )
-            .replace(
-                "arn:aws:states:us-east-1:111122223333:stateMachine:winback",
-                &w,
-            )
-            .replace("hello@example.com", &from)
-        });
+        let config = aws_config_dir(&onboarding, &winback, &from);
         World {
             aws,
             onboarding,

@@ -253,3 +253,23 @@ pub fn onboarding_input(email: &str, event_id: &str) -> Value {
         "eventId": event_id,
     })
 }
+
+/// The example config pointed at real state machines (their ARNs) and sending from `sender`.
+pub fn aws_config_dir(onboarding: &str, winback: &str, sender: &str) -> tempfile::TempDir {
+    let (onboarding, winback, sender) = (
+        onboarding.to_string(),
+        winback.to_string(),
+        sender.to_string(),
+    );
+    config_dir(move |c| {
+        c.replace(
+            "arn:aws:states:us-east-1:111122223333:stateMachine:onboarding",
+            &onboarding,
+        )
+        .replace(
+            "arn:aws:states:us-east-1:111122223333:stateMachine:winback",
+            &winback,
+        )
+        .replace("hello@example.com", &sender)
+    })
+}
