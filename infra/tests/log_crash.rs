@@ -20,6 +20,7 @@ fn options() -> LogOptions {
         // Small segments so that kills also land around rolls.
         segment_bytes: 256 * 1024,
         verify_on_open: VerifyOnOpen::All,
+        ..LogOptions::default()
     }
 }
 

@@ -3,7 +3,10 @@
 //! Invariants:
 //! - Records have dense offsets from 0. Segment `<base>.seg` (base zero-padded to 20 digits)
 //!   holds `base, base+1, …`; the next segment starts where it ends. Nothing is rewritten in
-//!   place; only an unacknowledged torn tail is ever cut off, by the writer on open.
+//!   place (a direct append writes whole blocks, so it writes the partly filled block a
+//!   segment ends in again, with the same bytes); only an unacknowledged torn tail is ever
+//!   cut off, by the writer on open.
+//! - Appends and scans use direct I/O where the file system allows it ([`direct`]).
 //! - [`SegmentLog::append`] returns `Ok` only after the batch is on disk (`fdatasync`): a
 //!   `kill -9` or power loss afterwards cannot lose it.
 //! - One writer per data dir (an exclusive `flock` on `log/LOCK`); any number of read-only
@@ -12,6 +15,7 @@
 //!
 //! Frame layout: see [`frame`](self::frame) (`u32 len | u32 crc32c | payload`).
 
+mod direct;
 mod error;
 mod frame;
 mod index;
@@ -21,7 +25,7 @@ mod recovery;
 mod segment;
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, Seek, SeekFrom};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -60,6 +64,9 @@ pub struct LogOptions {
     pub segment_bytes: u64,
     /// Open-time verification.
     pub verify_on_open: VerifyOnOpen,
+    /// Append (and scan) with direct I/O, bypassing the page cache (see [`direct`]): the
+    /// default. `false` writes through the cache, as file systems without direct I/O do anyway.
+    pub direct_io: bool,
 }
 
 impl Default for LogOptions {
@@ -67,6 +74,7 @@ impl Default for LogOptions {
         LogOptions {
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             verify_on_open: VerifyOnOpen::All,
+            direct_io: true,
         }
     }
 }
@@ -80,6 +88,64 @@ struct Tail {
     file: Arc<File>,
     idx_path: PathBuf,
     idx: Option<Arc<File>>,
+    /// The writer's direct-I/O handle of the segment (see [`direct`]); `None` for readers
+    /// and where the file system refuses direct I/O.
+    direct: Option<File>,
+}
+
+impl Tail {
+    /// Empties `buf` for a batch of `frames_len` bytes that goes at `start`, and returns how
+    /// many bytes before the frames it holds: a direct append rewrites the partly filled
+    /// block the segment ends in, so the buffer starts with that block's bytes.
+    fn start_batch(
+        &self,
+        buf: &mut direct::AlignedBuf,
+        start: u64,
+        frames_len: usize,
+    ) -> io::Result<usize> {
+        let prefix = if self.direct.is_some() {
+            (start - direct::align_down(start)) as usize
+        } else {
+            0
+        };
+        buf.reset(prefix + frames_len);
+        if prefix > 0 {
+            let filler = buf.vec().len();
+            buf.vec().resize(filler + prefix, 0);
+            self.file
+                .read_exact_at(buf.contents_mut(), start - prefix as u64)?;
+        }
+        Ok(prefix)
+    }
+
+    /// Writes the frames in `buf` (after its `prefix` bytes) at `start`, not yet synced:
+    /// directly in whole blocks when possible, cutting the padding off again, else through
+    /// the page cache (for good, once direct I/O was refused).
+    fn write_batch(
+        &mut self,
+        buf: &mut direct::AlignedBuf,
+        prefix: usize,
+        start: u64,
+    ) -> io::Result<()> {
+        let frames_len = buf.len() - prefix;
+        let end = start + frames_len as u64;
+        if let Some(file) = &self.direct {
+            let block_start = start - prefix as u64;
+            if let Some(blocks) = buf.padded() {
+                match file.write_all_at(blocks, block_start) {
+                    Ok(()) if block_start + blocks.len() as u64 > end => {
+                        return self.file.set_len(end);
+                    }
+                    Ok(()) => return Ok(()),
+                    Err(e) if !direct::unsupported(&e) => return Err(e),
+                    Err(_) => {}
+                }
+            }
+            self.direct = None;
+        }
+        self.file
+            .write_all_at(&buf.contents()[prefix..prefix + frames_len], start)
+    }
 }
 
 #[derive(Debug)]
@@ -121,7 +187,7 @@ pub struct SegmentLog {
     state: Mutex<State>,
     /// The frames of the batch being appended, kept between appends: a fresh buffer per batch
     /// would fault in (and zero) new memory every time.
-    frames: Vec<u8>,
+    frames: direct::AlignedBuf,
 }
 
 fn sync_dir(dir: &Path) -> Result<(), LogError> {
@@ -187,14 +253,15 @@ impl SegmentLog {
             verify_sealed(&log_dir, pair[0], pair[1], options.verify_on_open)?;
         }
         let base = bases[bases.len() - 1];
-        let (tail, end, tail_pos) = recover_tail(&log_dir, base, options.verify_on_open)?;
+        let (tail, end, tail_pos) =
+            recover_tail(&log_dir, base, options.verify_on_open, options.direct_io)?;
         Ok(SegmentLog {
             data_dir,
             log_dir,
             options,
             writer: Some(writer),
             poisoned: None,
-            frames: Vec::new(),
+            frames: direct::AlignedBuf::default(),
             state: Mutex::new(State {
                 bases,
                 tail: Some(tail),
@@ -250,7 +317,7 @@ impl SegmentLog {
             options: LogOptions::default(),
             writer: None,
             poisoned: None,
-            frames: Vec::new(),
+            frames: direct::AlignedBuf::default(),
             state: Mutex::new(state),
         };
         {
@@ -308,24 +375,26 @@ impl SegmentLog {
             return Ok(first);
         }
         if st.tail_pos > 0 && st.tail_pos + total as u64 > self.options.segment_bytes {
-            roll(&self.log_dir, st)?;
+            roll(&self.log_dir, st, self.options.direct_io)?;
         }
-        let Some(tail) = st.tail.as_ref() else {
+        let start = st.tail_pos;
+        let Some(tail) = st.tail.as_mut() else {
             return Err(LogError::io(
                 &self.log_dir,
                 io::Error::other("writer has no tail segment"),
             ));
         };
-        let start = st.tail_pos;
         let buf = &mut self.frames;
-        buf.clear();
-        buf.reserve(total);
+        let prefix = tail
+            .start_batch(buf, start, total)
+            .map_err(|e| LogError::io(&tail.path, e))?;
         let mut positions = Vec::with_capacity(batch.len());
         for (i, record) in batch.iter().enumerate() {
-            positions.push(start + buf.len() as u64);
-            frame::encode_into(buf, first + i as u64, record);
+            positions.push(start + (buf.len() - prefix) as u64);
+            frame::encode_into(buf.vec(), first + i as u64, record);
         }
-        if let Err(e) = tail.file.write_all_at(buf, start) {
+        let end = start + (buf.len() - prefix) as u64;
+        if let Err(e) = tail.write_batch(buf, prefix, start) {
             // Cut the partial batch off so the log stays whole for the next append.
             if let Err(cut) = tail.file.set_len(start) {
                 self.poisoned = Some(format!(
@@ -346,7 +415,7 @@ impl SegmentLog {
             let _ = index::append(idx, &tail.idx_path, first - tail.base, &positions);
         }
         st.end = first + batch.len() as u64;
-        st.tail_pos = start + buf.len() as u64;
+        st.tail_pos = end;
         Ok(first)
     }
 
@@ -412,10 +481,7 @@ impl SegmentLog {
         };
         let pos = self.locate(&located, offset)?;
         // A fresh open, not a dup: a dup would share its file position with other readers.
-        let file = segment::open_read(&located.path)?;
-        let mut reader = BufReader::with_capacity(segment::READ_BUFFER, file);
-        reader
-            .seek(SeekFrom::Start(pos))
+        let reader = direct::SequentialReader::open(&located.path, pos, u64::MAX)
             .map_err(|e| LogError::io(&located.path, e))?;
         Ok(Records {
             log_dir: self.log_dir.clone(),
@@ -453,15 +519,7 @@ impl SegmentLog {
                 return Ok(());
             };
             let len = segment::file_len(&tail.file, &tail.path)?;
-            let scanned = segment::scan(
-                &tail.file,
-                &tail.path,
-                len,
-                st.tail_pos,
-                st.end,
-                Offset::MAX,
-                |_| {},
-            )?;
+            let scanned = segment::scan(&tail.path, len, st.tail_pos, st.end, Offset::MAX, |_| {})?;
             st.end = scanned.next_offset;
             st.tail_pos = scanned.pos;
             // The writer creates segment `<end>` only once the current one is complete, so a
@@ -545,15 +603,7 @@ impl SegmentLog {
             return Ok(pos);
         }
         let mut last = 0;
-        let scanned = segment::scan(
-            &seg.file,
-            &seg.path,
-            seg.len,
-            0,
-            seg.base,
-            offset + 1,
-            |p| last = p,
-        )?;
+        let scanned = segment::scan(&seg.path, seg.len, 0, seg.base, offset + 1, |p| last = p)?;
         if scanned.next_offset == offset + 1 {
             return Ok(last);
         }
@@ -587,6 +637,7 @@ fn open_tail_read(log_dir: &Path, base: Offset) -> Result<Tail, LogError> {
         idx: open_idx_read(&idx_path),
         path,
         idx_path,
+        direct: None,
     })
 }
 

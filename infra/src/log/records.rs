@@ -1,13 +1,13 @@
 //! Sequential reads: the [`Records`] iterator behind [`SegmentLog::read_from`](super::SegmentLog::read_from).
 
-use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use mailshot_domain::log::{LogRecord, Offset};
 
+use super::direct::SequentialReader;
 use super::frame::{self, HEADER_LEN, Header};
-use super::segment::{self, seg_name};
+use super::segment::seg_name;
 use super::{LogError, corrupt};
 
 /// Iterator over records, from [`SegmentLog::read_from`]. Owns its file handles.
@@ -18,7 +18,7 @@ pub struct Records {
     pub(super) seg: usize,
     pub(super) seg_end: Offset,
     pub(super) path: PathBuf,
-    pub(super) reader: Option<BufReader<File>>,
+    pub(super) reader: Option<SequentialReader>,
     pub(super) pos: u64,
     pub(super) next: Offset,
     pub(super) end: Offset,
@@ -58,8 +58,9 @@ impl Records {
                 ));
             }
             self.seg_end = self.bases.get(self.seg + 1).copied().unwrap_or(self.end);
-            let file = segment::open_read(&self.path)?;
-            self.reader = Some(BufReader::with_capacity(segment::READ_BUFFER, file));
+            let reader = SequentialReader::open(&self.path, 0, u64::MAX)
+                .map_err(|e| LogError::io(&self.path, e))?;
+            self.reader = Some(reader);
             self.pos = 0;
         }
         let Some(reader) = self.reader.as_mut() else {

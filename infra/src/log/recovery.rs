@@ -8,7 +8,7 @@ use std::sync::Arc;
 use mailshot_domain::log::Offset;
 
 use super::segment::{self, idx_name, seg_name};
-use super::{LogError, State, Tail, VerifyOnOpen, corrupt, index, open_rw, sync_dir};
+use super::{LogError, State, Tail, VerifyOnOpen, corrupt, direct, index, open_rw, sync_dir};
 
 /// Where to resume scanning a segment: after its last index entry, when that entry points
 /// at a whole valid frame carrying the right offset; else the segment start.
@@ -54,9 +54,7 @@ pub(super) fn verify_sealed(
         return Ok(());
     }
     let mut positions = Vec::new();
-    let scanned = segment::scan(&file, &path, len, 0, base, Offset::MAX, |p| {
-        positions.push(p)
-    })?;
+    let scanned = segment::scan(&path, len, 0, base, Offset::MAX, |p| positions.push(p))?;
     if let Some(fault) = scanned.fault {
         return Err(corrupt(&path, scanned.pos, scanned.next_offset, fault));
     }
@@ -76,11 +74,13 @@ pub(super) fn verify_sealed(
 }
 
 /// Recovers the last segment: finds its last whole record, cuts a torn tail, repairs the
-/// index. Returns the open tail, the end offset and the byte length of whole records.
+/// index. Returns the open tail (with a direct-I/O handle if `direct_io`), the end offset
+/// and the byte length of whole records.
 pub(super) fn recover_tail(
     log_dir: &Path,
     base: Offset,
     mode: VerifyOnOpen,
+    direct_io: bool,
 ) -> Result<(Tail, Offset, u64), LogError> {
     let path = log_dir.join(seg_name(base));
     let idx_path = log_dir.join(idx_name(base));
@@ -92,15 +92,9 @@ pub(super) fn recover_tail(
         VerifyOnOpen::LastSegment => resume_point(&file, &path, len, base, Some(&idx), &idx_path)?,
     };
     let mut positions = Vec::new();
-    let scanned = segment::scan(
-        &file,
-        &path,
-        len,
-        start_pos,
-        start_offset,
-        Offset::MAX,
-        |p| positions.push(p),
-    )?;
+    let scanned = segment::scan(&path, len, start_pos, start_offset, Offset::MAX, |p| {
+        positions.push(p)
+    })?;
     if let Some(fault) = &scanned.fault {
         if let Some((at, found)) =
             segment::valid_frame_after(&file, &path, len, scanned.pos, scanned.next_offset)?
@@ -123,6 +117,7 @@ pub(super) fn recover_tail(
     index::ensure(&idx, &idx_path, start_offset - base, &positions)?;
     let tail = Tail {
         base,
+        direct: direct_io.then(|| direct::open(&path, true)).flatten(),
         path,
         file: Arc::new(file),
         idx_path,
@@ -133,8 +128,8 @@ pub(super) fn recover_tail(
 
 /// Starts segment `<end>`: created, fsynced, and its directory entry fsynced before any
 /// record goes in, so that a reader or a recovery never finds records in a file that may
-/// vanish.
-pub(super) fn roll(log_dir: &Path, st: &mut State) -> Result<(), LogError> {
+/// vanish. The new tail gets a direct-I/O handle if `direct_io`.
+pub(super) fn roll(log_dir: &Path, st: &mut State, direct_io: bool) -> Result<(), LogError> {
     let base = st.end;
     let path = log_dir.join(seg_name(base));
     let idx_path = log_dir.join(idx_name(base));
@@ -146,6 +141,7 @@ pub(super) fn roll(log_dir: &Path, st: &mut State) -> Result<(), LogError> {
     st.bases.push(base);
     st.tail = Some(Tail {
         base,
+        direct: direct_io.then(|| direct::open(&path, true)).flatten(),
         path,
         file: Arc::new(file),
         idx_path,

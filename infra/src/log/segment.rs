@@ -5,17 +5,15 @@
 //! [`super::index`]) is only a hint: every frame found through it is checked again.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use mailshot_domain::log::{LogRecord, Offset};
 
 use super::LogError;
+use super::direct::SequentialReader;
 use super::frame::{self, FrameFault, HEADER_LEN, Header, PAYLOAD_FIXED_LEN};
-
-/// Buffer size of sequential reads: large enough that a scan is a few big reads per MiB.
-pub const READ_BUFFER: usize = 1024 * 1024;
 
 /// `00000000000000000042.seg` for base 42.
 pub fn seg_name(base: Offset) -> String {
@@ -61,12 +59,11 @@ pub struct ScanEnd {
     pub fault: Option<String>,
 }
 
-/// Walks the frames of `file` from `pos` (which must be a frame boundary carrying `offset`)
+/// Walks the frames of the segment at `path` from `pos` (which must be a frame boundary carrying `offset`)
 /// up to `file_len`, checking each (length, CRC, offset), and calls `on_frame(position)` for
 /// each whole valid frame. Stops at the first frame that is partial or invalid, or cleanly
 /// once the offset `until` is reached.
 pub fn scan(
-    file: &File,
     path: &Path,
     file_len: u64,
     mut pos: u64,
@@ -74,9 +71,7 @@ pub fn scan(
     until: Offset,
     mut on_frame: impl FnMut(u64),
 ) -> Result<ScanEnd, LogError> {
-    let mut reader = BufReader::with_capacity(READ_BUFFER, file);
-    reader
-        .seek(SeekFrom::Start(pos))
+    let mut reader = SequentialReader::open(path, pos, file_len.saturating_sub(pos))
         .map_err(|e| LogError::io(path, e))?;
     let mut payload = Vec::new();
     loop {
