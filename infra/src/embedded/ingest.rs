@@ -1,7 +1,6 @@
 //! Ingest: NDJSON lines → parsed inputs → dedup → durable append → every projection, one
 //! transaction per batch. Rejected inputs go to the quarantine, with their line and reason.
 
-use std::collections::HashSet;
 use std::io::Read;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -136,7 +135,9 @@ impl Writer {
     ) -> Result<IngestSummary, EmbeddedError> {
         let mut summary = IngestSummary::default();
         let mut writer = self.store.begin()?;
-        let mut seen: HashSet<FactId> = HashSet::new();
+        // Accepted inputs get dense offsets from the log's end, in order; an identity is
+        // claimed in the dedup index with the offset its input will have.
+        let first = self.log.next_offset();
         let mut accepted: Vec<(Input<'static>, Vec<FactId>)> = Vec::new();
         let mut rejected: Vec<RejectedInput> = Vec::new();
         let mut rejections: Vec<Rejection> = Vec::new();
@@ -145,16 +146,16 @@ impl Writer {
                 summary.inputs += 1;
                 match result {
                     Ok(input) => {
+                        let offset = first + accepted.len() as u64;
                         let mut new_ids = Vec::new();
                         for id in input.identities() {
-                            if !seen.contains(&id) && !writer.has_id(&id)? {
+                            if writer.claim_id(&id, offset)? {
                                 new_ids.push(id);
                             }
                         }
                         if new_ids.is_empty() {
                             summary.duplicates += 1;
                         } else {
-                            seen.extend(new_ids.iter().copied());
                             accepted.push((input, new_ids));
                         }
                     }
@@ -199,7 +200,6 @@ impl Writer {
         // same records into the store transaction; the store commits only once the log has
         // acknowledged the batch. From then on the batch is the truth; the store is derived
         // and, if we crash before its commit, is caught up from the log on restart.
-        let first = self.log.next_offset();
         let next = first + records.len() as u64;
         let log = &mut self.log;
         std::thread::scope(|scope| -> Result<(), EmbeddedError> {
@@ -207,7 +207,6 @@ impl Writer {
             let folded = (|| -> Result<(), EmbeddedError> {
                 for (i, (input, ids)) in accepted.into_iter().enumerate() {
                     let offset = first + i as u64;
-                    writer.put_ids(&ids, offset)?;
                     let view = RecordView {
                         offset,
                         input,

@@ -78,6 +78,23 @@ impl<'s> BatchWriter<'s> {
             .is_some())
     }
 
+    /// Adds `id` to the dedup index as first seen at `offset`, unless the index (or this
+    /// batch) already holds it: `true` when it was new. One B-tree search per identity,
+    /// where a lookup followed by a put takes two.
+    pub fn claim_id(&mut self, id: &FactId, offset: Offset) -> Result<bool, StoreError> {
+        if self.pending_id_set.contains(id) {
+            return Ok(false);
+        }
+        let value = offset.to_be_bytes();
+        let inserted = self
+            .store
+            .ids
+            .get_or_put(&mut self.txn, &id.0, &value)
+            .map_err(|e| self.store.lmdb(e))?
+            .is_none();
+        Ok(inserted)
+    }
+
     /// Adds identities to the dedup index.
     pub fn put_ids(&mut self, ids: &[FactId], offset: Offset) -> Result<(), StoreError> {
         for id in ids {
