@@ -47,9 +47,11 @@ fn query_dir(dir: &Path, tool: &str, args: Value) -> Value {
 }
 
 /// Spawns `mailshot --data dir args…` and SIGKILLs it after `delay` (unless it ended first).
-/// Returns true if it was killed.
+/// Returns true if it was killed. Catch-up and rebuilds commit every 1,000 records, so that
+/// kills land between commits as well as inside them.
 fn kill_after(dir: &Path, args: &[&str], delay: Duration) -> bool {
     let mut child = cli(dir)
+        .env("MAILSHOT_FOLD_BATCH", "1000")
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

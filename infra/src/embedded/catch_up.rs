@@ -5,7 +5,7 @@ use mailshot_domain::log::Offset;
 use mailshot_projections::{Projection, ProjectionWriter};
 use mailshot_replay::fold_record;
 
-use super::{EmbeddedError, FOLD_BATCH};
+use super::{EmbeddedError, fold_batch_size};
 use crate::log::SegmentLog;
 use crate::progress::Progress;
 use crate::store::LmdbStore;
@@ -31,6 +31,7 @@ pub fn catch_up(log: &SegmentLog, store: &LmdbStore) -> Result<u64, EmbeddedErro
     let mut progress = Progress::new("catching up", Some(end - start), "records");
     let mut records = log.read_from(start)?;
     let mut folded = 0;
+    let batch_size = fold_batch_size();
     loop {
         let mut batch = store.begin()?;
         let mut n = 0;
@@ -50,7 +51,7 @@ pub fn catch_up(log: &SegmentLog, store: &LmdbStore) -> Result<u64, EmbeddedErro
                 .map_err(|e| EmbeddedError::Fold(e.to_string()))?;
             next = offset + 1;
             n += 1;
-            if n == FOLD_BATCH {
+            if n == batch_size {
                 break;
             }
         }

@@ -59,11 +59,7 @@ fn now() -> Timestamp {
 /// Lines per batch: `MAILSHOT_INGEST_BATCH` overrides the default (tests use small batches to
 /// exercise batch boundaries).
 fn batch_lines() -> usize {
-    std::env::var("MAILSHOT_INGEST_BATCH")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n: &usize| n > 0)
-        .unwrap_or(INGEST_BATCH_LINES)
+    super::batch_size("MAILSHOT_INGEST_BATCH", INGEST_BATCH_LINES)
 }
 
 impl Writer {

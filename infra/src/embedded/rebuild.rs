@@ -7,7 +7,7 @@ use mailshot_projections::{Projection, ProjectionWriter};
 use mailshot_replay::Digest;
 use serde::Serialize;
 
-use super::{EmbeddedError, FOLD_BATCH, Writer, catch_up};
+use super::{EmbeddedError, Writer, catch_up, fold_batch_size};
 use crate::progress::Progress;
 
 /// Rebuilds `projections` from offset 0 into their spare slots, then makes each live.
@@ -53,7 +53,8 @@ fn fold_all_into_spare(
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Parsed>, EmbeddedError>>(2);
     let mut folded = 0;
     std::thread::scope(|scope| -> Result<(), EmbeddedError> {
-        scope.spawn(move || read_and_parse(log, sender));
+        let batch_size = fold_batch_size();
+        scope.spawn(move || read_and_parse(log, batch_size, sender));
         let mut last_batch = 0;
         for parsed in receiver {
             let parsed = parsed?;
@@ -61,7 +62,7 @@ fn fold_all_into_spare(
             fold_batch(store, projections, parsed, &mut folded)?;
             progress.inc(last_batch as u64);
         }
-        if last_batch == 0 || last_batch == FOLD_BATCH {
+        if last_batch == 0 || last_batch == batch_size {
             // An empty log, or one ending on a batch boundary: still record the checkpoint and
             // version of every slot.
             fold_batch(store, projections, Vec::new(), &mut folded)?;
@@ -98,9 +99,10 @@ fn fold_batch(
     Ok(())
 }
 
-/// The reading thread: log records, parsed, in batches of [`FOLD_BATCH`].
+/// The reading thread: log records, parsed, in batches of `batch_size`.
 fn read_and_parse(
     log: &crate::log::SegmentLog,
+    batch_size: usize,
     sender: std::sync::mpsc::SyncSender<Result<Vec<Parsed>, EmbeddedError>>,
 ) {
     let records = match log.read_from(0) {
@@ -110,7 +112,7 @@ fn read_and_parse(
             return;
         }
     };
-    let mut batch = Vec::with_capacity(FOLD_BATCH);
+    let mut batch = Vec::with_capacity(batch_size);
     for record in records {
         let parsed = record.map_err(EmbeddedError::from).and_then(|record| {
             let input = parse_input(&record.raw)
@@ -131,7 +133,7 @@ fn read_and_parse(
                 return;
             }
         }
-        if batch.len() == FOLD_BATCH && sender.send(Ok(std::mem::take(&mut batch))).is_err() {
+        if batch.len() == batch_size && sender.send(Ok(std::mem::take(&mut batch))).is_err() {
             return;
         }
     }
