@@ -115,11 +115,13 @@ fn read_and_parse(
     let mut batch = Vec::with_capacity(batch_size);
     for record in records {
         let parsed = record.map_err(EmbeddedError::from).and_then(|record| {
-            let input = parse_input(&record.raw)
-                .map_err(|e| {
-                    EmbeddedError::Fold(format!("log record {} does not parse: {e}", record.offset))
-                })?
-                .into_owned();
+            let mut input = parse_input(&record.raw).map_err(|e| {
+                EmbeddedError::Fold(format!("log record {} does not parse: {e}", record.offset))
+            })?;
+            // The folds read the parsed input only: the verbatim text stays in the log
+            // instead of being copied for every record.
+            input.raw = std::borrow::Cow::Borrowed("");
+            let input = input.into_owned();
             Ok(Parsed {
                 offset: record.offset,
                 identities: record.identities,
