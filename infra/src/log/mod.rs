@@ -671,3 +671,35 @@ impl LogReader for SegmentLog {
         SegmentLog::end_offset(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A direct write the file system refuses (here: an unaligned position, which ext4
+    /// refuses with `EINVAL`) goes through the page cache instead, and so do later ones; on a
+    /// file system that accepts it, it is written directly. The bytes are the same either way.
+    #[test]
+    fn a_refused_direct_write_falls_back_to_the_page_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg");
+        std::fs::write(&path, b"hello").unwrap();
+        let direct = direct::open(&path, true);
+        let mut tail = Tail {
+            base: 0,
+            file: Arc::new(open_rw(&path, false).unwrap()),
+            direct,
+            idx_path: dir.path().join("idx"),
+            idx: None,
+            path: path.clone(),
+        };
+        let mut buf = direct::AlignedBuf::default();
+        for (start, bytes) in [(5u64, &b", world"[..]), (12, b"!")] {
+            buf.reset(bytes.len());
+            buf.vec().extend_from_slice(bytes);
+            // No prefix: the direct write would start at `start` itself, not at a block.
+            tail.write_batch(&mut buf, 0, start).unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello, world!");
+    }
+}
