@@ -65,19 +65,6 @@ impl<'s> BatchWriter<'s> {
         self.store.lmdb(e)
     }
 
-    /// True when the dedup index holds `id` (including this batch's own additions).
-    pub fn has_id(&self, id: &FactId) -> Result<bool, StoreError> {
-        if self.pending_id_set.contains(id) {
-            return Ok(true);
-        }
-        Ok(self
-            .store
-            .ids
-            .get(&self.txn, &id.0)
-            .map_err(|e| self.err(e))?
-            .is_some())
-    }
-
     /// Adds `id` to the dedup index as first seen at `offset`, unless the index (or this
     /// batch) already holds it: `true` when it was new. One B-tree search per identity,
     /// where a lookup followed by a put takes two.
