@@ -1,7 +1,14 @@
 //! Byte layouts of the LMDB keys. Variable parts that are not the last part of a key carry a
 //! u16 length prefix, so that keys of different partitions never interleave.
+//!
+//! Sort keys (`EVT#<timestamp>#<eventType>#<8 hex>`, 46 bytes as text) are stored in 13 bytes
+//! that sort exactly as the text does: the time as a big-endian i64 with its sign bit flipped,
+//! the type's rank among the type names in text order, and the 4 bytes of the hex suffix. A sort
+//! key that is not in that shape (none is written today) is kept as text behind a `0xff` tag
+//! and a u16 length, after every binary one.
 
 use mailshot_domain::log::Offset;
+use mailshot_domain::{Day, EventType, Timestamp};
 use mailshot_projections::rollups::period_bytes;
 use mailshot_projections::{EngagementKey, EngagementKind, LinkKey, Partition};
 
@@ -10,6 +17,93 @@ pub fn push_part(out: &mut Vec<u8>, part: &str) {
     let len = u16::try_from(part.len()).unwrap_or(u16::MAX);
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&part.as_bytes()[..usize::from(len)]);
+}
+
+/// Bytes of a sort key in its binary form: time, type, suffix.
+const SORT_KEY_LEN: usize = 8 + 1 + 4;
+
+/// Tag of a sort key kept as text; no binary key starts with it (that would take a time past
+/// the year 10,000).
+const TEXT_SORT_KEY: u8 = 0xff;
+
+/// The type names in text order: a type's index here sorts as its name does.
+fn type_names() -> [&'static str; 10] {
+    let mut names = EventType::ALL.map(EventType::camel_name);
+    names.sort_unstable();
+    names
+}
+
+fn time_bytes(t: Timestamp) -> [u8; 8] {
+    ((t.0 as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// The binary form of a sort key, when it has the shape the events projection writes.
+fn binary_sort_key(sort_key: &str) -> Option<[u8; SORT_KEY_LEN]> {
+    let rest = sort_key.strip_prefix("EVT#")?;
+    let (time, rest) = rest.split_at_checked(24)?;
+    let (event_type, suffix) = rest.strip_prefix('#')?.split_once('#')?;
+    let at = Timestamp::parse(time)?;
+    // Only texts that come back byte for byte: the row must show the key it was written with.
+    if at.to_string() != time {
+        return None;
+    }
+    let rank = type_names().iter().position(|n| *n == event_type)?;
+    if suffix.len() != 8
+        || !suffix
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return None;
+    }
+    let suffix = u32::from_str_radix(suffix, 16).ok()?;
+    let mut out = [0u8; SORT_KEY_LEN];
+    out[..8].copy_from_slice(&time_bytes(at));
+    out[8] = rank as u8;
+    out[9..].copy_from_slice(&suffix.to_be_bytes());
+    Some(out)
+}
+
+/// Appends the stored form of `sort_key`.
+pub fn push_sort_key(out: &mut Vec<u8>, sort_key: &str) {
+    match binary_sort_key(sort_key) {
+        Some(bytes) => out.extend_from_slice(&bytes),
+        None => {
+            out.push(TEXT_SORT_KEY);
+            push_part(out, sort_key);
+        }
+    }
+}
+
+/// Reads a stored sort key from the start of `bytes`: the text and the bytes it took.
+pub fn read_sort_key(bytes: &[u8]) -> Option<(String, usize)> {
+    if *bytes.first()? == TEXT_SORT_KEY {
+        let len = usize::from(u16::from_be_bytes([*bytes.get(1)?, *bytes.get(2)?]));
+        let text = std::str::from_utf8(bytes.get(3..3 + len)?).ok()?;
+        return Some((text.to_string(), 3 + len));
+    }
+    let b = bytes.get(..SORT_KEY_LEN)?;
+    let at = Timestamp((u64::from_be_bytes(b[..8].try_into().ok()?) ^ (1 << 63)) as i64);
+    let event_type = *type_names().get(usize::from(b[8]))?;
+    let suffix = u32::from_be_bytes(b[9..].try_into().ok()?);
+    Some((format!("EVT#{at}#{event_type}#{suffix:08x}"), SORT_KEY_LEN))
+}
+
+/// The stored form of a sort-key range bound as the queries spell them: `EVT#` (before every
+/// key), `EVT$` (after every key) or `EVT#<YYYY-MM-DD>` (the first key of that day). Any
+/// other text is taken as a whole sort key.
+pub fn sort_bound(bound: &str) -> Vec<u8> {
+    match bound {
+        "EVT#" => Vec::new(),
+        "EVT$" => vec![0xff; 3],
+        _ => match bound.strip_prefix("EVT#").and_then(Day::parse) {
+            Some(day) => time_bytes(day.start()).to_vec(),
+            None => {
+                let mut out = Vec::new();
+                push_sort_key(&mut out, bound);
+                out
+            }
+        },
+    }
 }
 
 /// The prefix shared by every key of an event-list partition (events table or an index).
@@ -23,31 +117,37 @@ pub fn partition_prefix(partition: &Partition) -> Vec<u8> {
     out
 }
 
-/// Events table key: `[email] sort_key`.
-pub fn event_key(email: &str, sort_key: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(email.len() + sort_key.len() + 2);
-    push_part(&mut out, email);
-    out.extend_from_slice(sort_key.as_bytes());
+/// The stored form of a sort key ([`push_sort_key`]).
+pub fn stored_sort_key(sort_key: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(SORT_KEY_LEN);
+    push_sort_key(&mut out, sort_key);
     out
 }
 
-/// Index key: `[template or sequence] sort_key 0x00 email`. The value is empty: the row
-/// lives in the events table.
-pub fn index_key(partition: &str, sort_key: &str, email: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(partition.len() + sort_key.len() + email.len() + 3);
+/// Events table key: `[email] sort key`, from the sort key's stored form.
+pub fn event_key(email: &str, stored_sort_key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(email.len() + stored_sort_key.len() + 2);
+    push_part(&mut out, email);
+    out.extend_from_slice(stored_sort_key);
+    out
+}
+
+/// Index key: `[template or sequence] sort key email`, from the sort key's stored form. The
+/// value is empty: the row lives in the events table.
+pub fn index_key(partition: &str, stored_sort_key: &[u8], email: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(partition.len() + stored_sort_key.len() + email.len() + 2);
     push_part(&mut out, partition);
-    out.extend_from_slice(sort_key.as_bytes());
-    out.push(0);
+    out.extend_from_slice(stored_sort_key);
     out.extend_from_slice(email.as_bytes());
     out
 }
 
-/// Splits the part of an index key after its partition prefix into (sort key, email).
-pub fn split_index_rest(rest: &[u8]) -> Option<(&str, &str)> {
-    let zero = rest.iter().position(|&b| b == 0)?;
-    let sort_key = std::str::from_utf8(&rest[..zero]).ok()?;
-    let email = std::str::from_utf8(&rest[zero + 1..]).ok()?;
-    Some((sort_key, email))
+/// Splits the part of an index key after its partition prefix into the sort key (as text and
+/// in its stored form) and the email.
+pub fn split_index_rest(rest: &[u8]) -> Option<(String, &[u8], &str)> {
+    let (sort_key, used) = read_sort_key(rest)?;
+    let email = std::str::from_utf8(rest.get(used..)?).ok()?;
+    Some((sort_key, &rest[..used], email))
 }
 
 /// First-engagement key: kind, `[subject]`, email.
@@ -98,13 +198,72 @@ pub fn parse_link_key(key: &[u8]) -> Option<LinkKey> {
 mod tests {
     use super::*;
 
+    const KEY: &str = "EVT#2024-06-03T14:02:10.815Z#open#0a1b2c3d";
+
     #[test]
     fn partitions_do_not_interleave() {
         // "a" + sort keys must all sort before "ab" + anything.
-        let a = event_key("a@x.io", "EVT#9");
-        let ab = event_key("ab@x.io", "EVT#0");
+        let key = |email: &str, sort_key: &str| event_key(email, &stored_sort_key(sort_key));
+        let a = key("a@x.io", "EVT#2024-06-03T14:02:10.815Z#send#ffffffff");
+        let ab = key("ab@x.io", "EVT#1999-01-01T00:00:00.000Z#bounce#00000000");
         assert!(a < ab);
-        assert!(event_key("a@x.io", "EVT#1") < a);
+        assert!(key("a@x.io", KEY) < a);
+    }
+
+    #[test]
+    fn sort_keys_take_13_bytes_and_come_back_as_written() {
+        let mut out = Vec::new();
+        push_sort_key(&mut out, KEY);
+        assert_eq!(out.len(), 13);
+        assert_eq!(read_sort_key(&out), Some((KEY.to_string(), 13)));
+        // Not in the projection's shape: kept as text, still readable.
+        for odd in [
+            "EVT#2024#open#ab",
+            "EVT#2024-06-03T14:02:10.815Z#open#0A1B2C3D",
+        ] {
+            let mut out = Vec::new();
+            push_sort_key(&mut out, odd);
+            assert_eq!(out[0], TEXT_SORT_KEY);
+            assert_eq!(read_sort_key(&out), Some((odd.to_string(), out.len())));
+        }
+    }
+
+    #[test]
+    fn stored_sort_keys_sort_as_their_text() {
+        let mut texts = Vec::new();
+        for time in [
+            "1970-01-01T00:00:00.000Z",
+            "2024-06-03T14:02:10.815Z",
+            "2024-06-03T14:02:10.816Z",
+            "2099-12-31T23:59:59.999Z",
+        ] {
+            for t in EventType::ALL {
+                for suffix in ["00000000", "0000000a", "a0000000", "ffffffff"] {
+                    texts.push(format!("EVT#{time}#{}#{suffix}", t.camel_name()));
+                }
+            }
+        }
+        let mut by_text = texts.clone();
+        by_text.sort();
+        let mut by_bytes = texts;
+        by_bytes.sort_by_key(|t| stored_sort_key(t));
+        assert_eq!(by_bytes, by_text);
+    }
+
+    #[test]
+    fn bounds_fall_where_the_text_bounds_do() {
+        let key = event_key("a@x.io", &stored_sort_key(KEY));
+        let with = |bound: &str| {
+            let mut out = Vec::new();
+            push_part(&mut out, "a@x.io");
+            out.extend_from_slice(&sort_bound(bound));
+            out
+        };
+        assert!(with("EVT#") < key);
+        assert!(with("EVT#2024-06-03") < key);
+        assert!(with("EVT#2024-06-04") > key);
+        assert!(with("EVT$") > key);
+        assert!(with("EVT$") < event_key("a@x.io~", &stored_sort_key(KEY)));
     }
 
     #[test]
@@ -119,11 +278,14 @@ mod tests {
 
     #[test]
     fn index_rest_splits() {
-        let key = index_key("welcome", "EVT#2024#open#ab", "j@x.io");
         let prefix = partition_prefix(&Partition::Template("welcome".into()));
-        assert_eq!(
-            split_index_rest(&key[prefix.len()..]),
-            Some(("EVT#2024#open#ab", "j@x.io"))
-        );
+        for sort_key in [KEY, "EVT#2024#open#ab"] {
+            let stored = stored_sort_key(sort_key);
+            let key = index_key("welcome", &stored, "j@x.io");
+            assert_eq!(
+                split_index_rest(&key[prefix.len()..]),
+                Some((sort_key.to_string(), &stored[..], "j@x.io"))
+            );
+        }
     }
 }

@@ -12,7 +12,8 @@ use mailshot_projections::{
 };
 
 use super::keys::{
-    event_key, history_key, parse_link_key, partition_prefix, push_part, split_index_rest,
+    event_key, history_key, parse_link_key, partition_prefix, push_part, read_sort_key, sort_bound,
+    split_index_rest, stored_sort_key,
 };
 use super::{LmdbStore, Slot, StoreError, Table, event_codec, projection_index};
 
@@ -68,9 +69,9 @@ impl ProjectionReader for Snapshot<'_> {
         };
         let prefix = partition_prefix(scan.partition);
         let mut lower = prefix.clone();
-        lower.extend_from_slice(scan.sort_from.as_bytes());
+        lower.extend_from_slice(&sort_bound(&scan.sort_from));
         let mut upper = prefix.clone();
-        upper.extend_from_slice(scan.sort_to.as_bytes());
+        upper.extend_from_slice(&sort_bound(&scan.sort_to));
         if let Some(after) = scan.after {
             if after.len() < prefix.len() || !after.starts_with(&prefix) {
                 return Ok(Page {
@@ -93,7 +94,7 @@ impl ProjectionReader for Snapshot<'_> {
         for entry in db.rev_range(&self.txn, &range).map_err(|e| self.err(e))? {
             let (key, value) = entry.map_err(|e| self.err(e))?;
             let row = if is_index {
-                let Some((sort_key, email)) = split_index_rest(&key[prefix.len()..]) else {
+                let Some((sort_key, stored, email)) = split_index_rest(&key[prefix.len()..]) else {
                     return Err(StoreError::Corrupt {
                         table: table.name(),
                         reason: "bad index key".into(),
@@ -106,14 +107,19 @@ impl ProjectionReader for Snapshot<'_> {
                     continue;
                 }
                 match events
-                    .get(&self.txn, &event_key(email, sort_key))
+                    .get(&self.txn, &event_key(email, stored))
                     .map_err(|e| self.err(e))?
                 {
-                    Some(bytes) => Self::decode_row(email, sort_key, bytes)?,
+                    Some(bytes) => Self::decode_row(email, &sort_key, bytes)?,
                     None => continue,
                 }
             } else {
-                let sort_key = std::str::from_utf8(&key[prefix.len()..]).unwrap_or("");
+                let Some((sort_key, _)) = read_sort_key(&key[prefix.len()..]) else {
+                    return Err(StoreError::Corrupt {
+                        table: table.name(),
+                        reason: "bad event key".into(),
+                    });
+                };
                 if let Some(t) = scan.event_type
                     && sort_key.split('#').nth(2) != Some(t)
                 {
@@ -122,7 +128,7 @@ impl ProjectionReader for Snapshot<'_> {
                 let Partition::Subscriber(email) = scan.partition else {
                     unreachable!("the events table is read for subscriber partitions only")
                 };
-                Self::decode_row(email, sort_key, value)?
+                Self::decode_row(email, &sort_key, value)?
             };
             if row.expired(scan.now) {
                 continue;
@@ -143,7 +149,10 @@ impl ProjectionReader for Snapshot<'_> {
     fn event(&self, key: &EventKey) -> Result<Option<EventRow>, StoreError> {
         match self
             .db(Table::Events)
-            .get(&self.txn, &event_key(&key.email, &key.sort_key))
+            .get(
+                &self.txn,
+                &event_key(&key.email, &stored_sort_key(&key.sort_key)),
+            )
             .map_err(|e| self.err(e))?
         {
             Some(bytes) => Ok(Some(Self::decode_row(&key.email, &key.sort_key, bytes)?)),

@@ -12,7 +12,9 @@ use mailshot_projections::{
     ProjectionWriter, RollupKey, Subscriber,
 };
 
-use super::keys::{engagement_key, event_key, history_key, index_key, link_key, push_part};
+use super::keys::{
+    engagement_key, event_key, history_key, index_key, link_key, push_part, stored_sort_key,
+};
 use super::{
     LmdbStore, Slot, StoreError, Table, checkpoint_key, event_codec, projection_index, version_key,
 };
@@ -209,19 +211,20 @@ impl ProjectionWriter for BatchWriter<'_> {
 
     fn put_event(&mut self, row: &EventRow) -> Result<(), StoreError> {
         event_codec::encode(row, &mut self.row_buf);
+        let sort_key = stored_sort_key(&row.sort_key);
         self.pending.push((
             Table::Events,
-            event_key(&row.email, &row.sort_key),
+            event_key(&row.email, &sort_key),
             self.row_buf.clone(),
         ));
         self.pending.push((
             Table::TemplateIndex,
-            index_key(&row.template_key, &row.sort_key, &row.email),
+            index_key(&row.template_key, &sort_key, &row.email),
             Vec::new(),
         ));
         self.pending.push((
             Table::SequenceIndex,
-            index_key(&row.sequence_id, &row.sort_key, &row.email),
+            index_key(&row.sequence_id, &sort_key, &row.email),
             Vec::new(),
         ));
         Ok(())
