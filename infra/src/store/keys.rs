@@ -150,6 +150,34 @@ pub fn split_index_rest(rest: &[u8]) -> Option<(String, &[u8], &str)> {
     Some((sort_key, &rest[..used], email))
 }
 
+/// The key a page token carries: the stored key with its sort key as text, as the keys were
+/// before sort keys were stored in binary and as the AWS runtime's tokens are, so that a token
+/// means the same on either runtime. `email` is the index row's address (`None` for the events
+/// table, whose partition is the address).
+pub fn token_key(prefix: &[u8], sort_key: &str, email: Option<&str>) -> Vec<u8> {
+    let mut out = prefix.to_vec();
+    out.extend_from_slice(sort_key.as_bytes());
+    if let Some(email) = email {
+        out.push(0);
+        out.extend_from_slice(email.as_bytes());
+    }
+    out
+}
+
+/// The stored key a [`token_key`] stands for; `None` when it is not one.
+pub fn stored_key_from_token(token: &[u8], prefix: &[u8], is_index: bool) -> Option<Vec<u8>> {
+    let rest = token.strip_prefix(prefix)?;
+    let mut out = prefix.to_vec();
+    if is_index {
+        let zero = rest.iter().position(|&b| b == 0)?;
+        push_sort_key(&mut out, std::str::from_utf8(&rest[..zero]).ok()?);
+        out.extend_from_slice(&rest[zero + 1..]);
+    } else {
+        push_sort_key(&mut out, std::str::from_utf8(rest).ok()?);
+    }
+    Some(out)
+}
+
 /// First-engagement key: kind, `[subject]`, email.
 pub fn engagement_key(key: &EngagementKey) -> Vec<u8> {
     let mut out = Vec::with_capacity(key.subject.len() + key.email.len() + 3);
@@ -274,6 +302,22 @@ mod tests {
             url: "https://x.io/a?b=c%20d".into(),
         };
         assert_eq!(parse_link_key(&link_key(&k)), Some(k));
+    }
+
+    #[test]
+    fn token_keys_stand_for_stored_keys() {
+        let prefix = partition_prefix(&Partition::Template("welcome".into()));
+        let stored = index_key("welcome", &stored_sort_key(KEY), "j@x.io");
+        let token = token_key(&prefix, KEY, Some("j@x.io"));
+        assert_eq!(&token[prefix.len()..], format!("{KEY}\0j@x.io").as_bytes());
+        assert_eq!(stored_key_from_token(&token, &prefix, true), Some(stored));
+        let prefix = partition_prefix(&Partition::Subscriber("j@x.io".into()));
+        let token = token_key(&prefix, KEY, None);
+        assert_eq!(
+            stored_key_from_token(&token, &prefix, false),
+            Some(event_key("j@x.io", &stored_sort_key(KEY)))
+        );
+        assert_eq!(stored_key_from_token(b"elsewhere", &prefix, false), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use mailshot_projections::{
 
 use super::keys::{
     event_key, history_key, parse_link_key, partition_prefix, push_part, read_sort_key, sort_bound,
-    split_index_rest, stored_sort_key,
+    split_index_rest, stored_key_from_token, stored_sort_key, token_key,
 };
 use super::{LmdbStore, Slot, StoreError, Table, event_codec, projection_index};
 
@@ -73,14 +73,15 @@ impl ProjectionReader for Snapshot<'_> {
         let mut upper = prefix.clone();
         upper.extend_from_slice(&sort_bound(&scan.sort_to));
         if let Some(after) = scan.after {
-            if after.len() < prefix.len() || !after.starts_with(&prefix) {
+            // Tokens carry keys with text sort keys (see `token_key`).
+            let Some(after) = stored_key_from_token(after, &prefix, is_index) else {
                 return Ok(Page {
                     items: vec![],
                     next: None,
                 });
-            }
-            if after < upper.as_slice() {
-                upper = after.to_vec();
+            };
+            if after < upper {
+                upper = after;
             }
         }
         let db = self.db(table);
@@ -140,7 +141,11 @@ impl ProjectionReader for Snapshot<'_> {
                     next: last_key,
                 });
             }
-            last_key = Some(key.to_vec());
+            last_key = Some(token_key(
+                &prefix,
+                &row.sort_key,
+                is_index.then_some(row.email.as_str()),
+            ));
             items.push(row);
         }
         Ok(Page { items, next: None })
