@@ -48,7 +48,7 @@ pub struct Writer {
 /// Records folded per store transaction during catch-up and rebuilds: as many as an ingest
 /// batch. Each transaction copies every page it touches once, so bigger batches touch (and
 /// copy) fewer pages per record: 4,096 took 16.5–18.0 s to replay 1M inputs, 16,384 11.3–13.3 s.
-pub(crate) const FOLD_BATCH: usize = 16_384;
+pub(crate) const FOLD_BATCH: usize = ingest::INGEST_BATCH_LINES;
 
 /// Records per transaction in catch-up and rebuilds: `MAILSHOT_FOLD_BATCH` overrides
 /// [`FOLD_BATCH`] (tests use small batches so that a kill lands between commits).

@@ -5,7 +5,7 @@
 //! of system CPU (the kernel copies every byte into freshly allocated cache pages), the same
 //! write done directly from a reused buffer 0.4 s; a cold buffered read of it took 4 s of system
 //! CPU, a direct one 0.1 s (`dd`, see BENCHMARKS.md). Where the file system refuses direct I/O
-//! (`EINVAL`, e.g. tmpfs), both fall back to ordinary reads and writes.
+//! (at open, or with `EINVAL` on a read or write), both fall back to ordinary reads and writes.
 //!
 //! Direct I/O needs the buffer address, the file position and the length aligned to the
 //! device's logical block: [`ALIGN`] (4 KiB) covers every common device.
@@ -69,9 +69,13 @@ impl AlignedBuf {
     pub fn zeroed(len: usize) -> AlignedBuf {
         let mut buf = AlignedBuf::default();
         buf.reset(len);
-        let filler = buf.bytes.len();
-        buf.bytes.resize(filler + len, 0);
+        buf.push_zeros(len);
         buf
+    }
+
+    /// Appends `n` zero bytes to the contents.
+    pub fn push_zeros(&mut self, n: usize) {
+        self.bytes.resize(self.bytes.len() + n, 0);
     }
 
     /// The contents so far.
@@ -133,13 +137,14 @@ pub struct SequentialReader {
 }
 
 impl SequentialReader {
-    /// A reader of `path` starting at byte `pos`, expecting to read about `expected` bytes
-    /// (it sizes its buffer by that, up to 4 MiB; reading more is fine).
-    pub fn open(path: &Path, pos: u64, expected: u64) -> io::Result<SequentialReader> {
+    /// A reader of `path` starting at byte `pos`. Its buffer is sized by the bytes the file
+    /// holds past `pos` (up to 4 MiB), and it reads ahead on a thread only when they are many.
+    pub fn open(path: &Path, pos: u64) -> io::Result<SequentialReader> {
         let (file, direct) = match open(path, false) {
             Some(file) => (file, true),
             None => (File::open(path)?, false),
         };
+        let expected = file.metadata()?.len().saturating_sub(pos);
         // One block more than expected: a direct read starts at the block holding `pos`.
         let chunk = (expected.min(READ_CHUNK as u64) as usize + ALIGN)
             .next_multiple_of(ALIGN)
@@ -176,8 +181,7 @@ impl SequentialReader {
                     // The thread reached the end of the file and stopped.
                     self.ahead = None;
                 }
-                let skip = self.pos.saturating_sub(from) as usize;
-                (self.lo, self.hi) = if n > skip { (skip, n) } else { (0, 0) };
+                self.mark_unread(from, n);
                 Ok(true)
             }
             Ok(Err(e)) if !unsupported(&e) => Err(e),
@@ -210,9 +214,15 @@ impl SequentialReader {
             }
             r => r?,
         };
-        let skip = (self.pos - from) as usize;
-        (self.lo, self.hi) = if n > skip { (skip, n) } else { (0, 0) };
+        self.mark_unread(from, n);
         Ok(())
+    }
+
+    /// After `n` bytes from file position `from` landed in the buffer: the unread ones are
+    /// those from `pos` on.
+    fn mark_unread(&mut self, from: u64, n: usize) {
+        let skip = self.pos.saturating_sub(from) as usize;
+        (self.lo, self.hi) = if n > skip { (skip, n) } else { (0, 0) };
     }
 }
 
@@ -306,14 +316,19 @@ mod tests {
             .map(|i| (i % 251) as u8)
             .collect();
         std::fs::write(&path, &data).unwrap();
-        for start in [0u64, 1, 4095, 4096, 5000, READ_CHUNK as u64 + 17] {
-            // A long expected scan reads ahead on a thread, a short one does not.
-            for expected in [u64::MAX, 10_000] {
-                let mut reader = SequentialReader::open(&path, start, expected).unwrap();
-                let mut got = Vec::new();
-                reader.read_to_end(&mut got).unwrap();
-                assert!(got == data[start as usize..], "from {start}, {expected}");
-            }
+        // From the first starts more than two chunks remain: the reader reads ahead on a
+        // thread. From the last ones it does not, with full chunks, then with a small one.
+        let near_end = data.len() as u64 - 100;
+        for start in [0u64, 1, 4095, 4096, 5000, READ_CHUNK as u64 + 17, near_end] {
+            let mut reader = SequentialReader::open(&path, start).unwrap();
+            assert_eq!(
+                reader.ahead.is_some(),
+                data.len() as u64 - start > 2 * READ_CHUNK as u64,
+                "from {start}"
+            );
+            let mut got = Vec::new();
+            reader.read_to_end(&mut got).unwrap();
+            assert!(got == data[start as usize..], "from {start}");
         }
     }
 
@@ -322,7 +337,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, b"hello").unwrap();
-        let mut reader = SequentialReader::open(&path, 0, 1).unwrap();
+        let mut reader = SequentialReader::open(&path, 0).unwrap();
         let mut got = Vec::new();
         reader.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"hello");

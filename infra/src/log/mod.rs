@@ -94,6 +94,26 @@ struct Tail {
 }
 
 impl Tail {
+    /// The writer's tail: the segment and its index open for writing, with a direct-I/O
+    /// handle if `direct_io` and the file system allows it.
+    fn for_writer(
+        base: Offset,
+        path: PathBuf,
+        file: File,
+        idx_path: PathBuf,
+        idx: File,
+        direct_io: bool,
+    ) -> Tail {
+        Tail {
+            base,
+            direct: direct_io.then(|| direct::open(&path, true)).flatten(),
+            path,
+            file: Arc::new(file),
+            idx_path,
+            idx: Some(Arc::new(idx)),
+        }
+    }
+
     /// Empties `buf` for a batch of `frames_len` bytes that goes at `start`, and returns how
     /// many bytes before the frames it holds: a direct append rewrites the partly filled
     /// block the segment ends in, so the buffer starts with that block's bytes.
@@ -110,8 +130,7 @@ impl Tail {
         };
         buf.reset(prefix + frames_len);
         if prefix > 0 {
-            let filler = buf.vec().len();
-            buf.vec().resize(filler + prefix, 0);
+            buf.push_zeros(prefix);
             self.file
                 .read_exact_at(buf.contents_mut(), start - prefix as u64)?;
         }
@@ -481,7 +500,7 @@ impl SegmentLog {
         };
         let pos = self.locate(&located, offset)?;
         // A fresh open, not a dup: a dup would share its file position with other readers.
-        let reader = direct::SequentialReader::open(&located.path, pos, u64::MAX)
+        let reader = direct::SequentialReader::open(&located.path, pos)
             .map_err(|e| LogError::io(&located.path, e))?;
         Ok(Records {
             log_dir: self.log_dir.clone(),

@@ -58,8 +58,8 @@ impl Records {
                 ));
             }
             self.seg_end = self.bases.get(self.seg + 1).copied().unwrap_or(self.end);
-            let reader = SequentialReader::open(&self.path, 0, u64::MAX)
-                .map_err(|e| LogError::io(&self.path, e))?;
+            let reader =
+                SequentialReader::open(&self.path, 0).map_err(|e| LogError::io(&self.path, e))?;
             self.reader = Some(reader);
             self.pos = 0;
         }

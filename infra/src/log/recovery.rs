@@ -3,12 +3,11 @@
 
 use std::fs::File;
 use std::path::Path;
-use std::sync::Arc;
 
 use mailshot_domain::log::Offset;
 
 use super::segment::{self, idx_name, seg_name};
-use super::{LogError, State, Tail, VerifyOnOpen, corrupt, direct, index, open_rw, sync_dir};
+use super::{LogError, State, Tail, VerifyOnOpen, corrupt, index, open_rw, sync_dir};
 
 /// Where to resume scanning a segment: after its last index entry, when that entry points
 /// at a whole valid frame carrying the right offset; else the segment start.
@@ -115,14 +114,7 @@ pub(super) fn recover_tail(
             .map_err(|e| LogError::io(&path, e))?;
     }
     index::ensure(&idx, &idx_path, start_offset - base, &positions)?;
-    let tail = Tail {
-        base,
-        direct: direct_io.then(|| direct::open(&path, true)).flatten(),
-        path,
-        file: Arc::new(file),
-        idx_path,
-        idx: Some(Arc::new(idx)),
-    };
+    let tail = Tail::for_writer(base, path, file, idx_path, idx, direct_io);
     Ok((tail, scanned.next_offset, scanned.pos))
 }
 
@@ -139,14 +131,7 @@ pub(super) fn roll(log_dir: &Path, st: &mut State, direct_io: bool) -> Result<()
     idx.set_len(0).map_err(|e| LogError::io(&idx_path, e))?;
     sync_dir(log_dir)?;
     st.bases.push(base);
-    st.tail = Some(Tail {
-        base,
-        direct: direct_io.then(|| direct::open(&path, true)).flatten(),
-        path,
-        file: Arc::new(file),
-        idx_path,
-        idx: Some(Arc::new(idx)),
-    });
+    st.tail = Some(Tail::for_writer(base, path, file, idx_path, idx, direct_io));
     st.tail_pos = 0;
     Ok(())
 }

@@ -71,8 +71,7 @@ pub fn scan(
     until: Offset,
     mut on_frame: impl FnMut(u64),
 ) -> Result<ScanEnd, LogError> {
-    let mut reader = SequentialReader::open(path, pos, file_len.saturating_sub(pos))
-        .map_err(|e| LogError::io(path, e))?;
+    let mut reader = SequentialReader::open(path, pos).map_err(|e| LogError::io(path, e))?;
     let mut payload = Vec::new();
     loop {
         let end = |fault: Option<String>| ScanEnd {

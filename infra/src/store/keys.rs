@@ -7,6 +7,8 @@
 //! key that is not in that shape (none is written today) is kept as text behind a `0xff` tag
 //! and a u16 length, after every binary one.
 
+use std::sync::LazyLock;
+
 use mailshot_domain::log::Offset;
 use mailshot_domain::{Day, EventType, Timestamp};
 use mailshot_projections::rollups::period_bytes;
@@ -26,12 +28,13 @@ const SORT_KEY_LEN: usize = 8 + 1 + 4;
 /// the year 10,000).
 const TEXT_SORT_KEY: u8 = 0xff;
 
-/// The type names in text order: a type's index here sorts as its name does.
-fn type_names() -> [&'static str; 10] {
+/// The type names in text order: a type's index here sorts as its name does. Sorted once,
+/// not on every key.
+static TYPE_NAMES: LazyLock<[&'static str; 10]> = LazyLock::new(|| {
     let mut names = EventType::ALL.map(EventType::camel_name);
     names.sort_unstable();
     names
-}
+});
 
 fn time_bytes(t: Timestamp) -> [u8; 8] {
     ((t.0 as u64) ^ (1 << 63)).to_be_bytes()
@@ -47,7 +50,7 @@ fn binary_sort_key(sort_key: &str) -> Option<[u8; SORT_KEY_LEN]> {
     if at.to_string() != time {
         return None;
     }
-    let rank = type_names().iter().position(|n| *n == event_type)?;
+    let rank = TYPE_NAMES.iter().position(|n| *n == event_type)?;
     if suffix.len() != 8
         || !suffix
             .bytes()
@@ -83,7 +86,7 @@ pub fn read_sort_key(bytes: &[u8]) -> Option<(String, usize)> {
     }
     let b = bytes.get(..SORT_KEY_LEN)?;
     let at = Timestamp((u64::from_be_bytes(b[..8].try_into().ok()?) ^ (1 << 63)) as i64);
-    let event_type = *type_names().get(usize::from(b[8]))?;
+    let event_type = *TYPE_NAMES.get(usize::from(b[8]))?;
     let suffix = u32::from_be_bytes(b[9..].try_into().ok()?);
     Some((format!("EVT#{at}#{event_type}#{suffix:08x}"), SORT_KEY_LEN))
 }
