@@ -62,7 +62,9 @@ pub struct ScanEnd {
 /// Walks the frames of the segment at `path` from `pos` (which must be a frame boundary carrying `offset`)
 /// up to `file_len`, checking each (length, CRC, offset), and calls `on_frame(position)` for
 /// each whole valid frame. Stops at the first frame that is partial or invalid, or cleanly
-/// once the offset `until` is reached.
+/// once the offset `until` is reached. A file found shorter than `file_len` ends the scan like
+/// a partial frame: a reader may have seen the length while a direct append's padding was
+/// there, before the writer cut it off again.
 pub fn scan(
     path: &Path,
     file_len: u64,
@@ -88,10 +90,11 @@ pub fn scan(
                 "partial frame header ({remaining} bytes)"
             ))));
         }
+        let shorter = || Some(format!("the file ended before byte {file_len}"));
         let mut hb = [0u8; HEADER_LEN];
-        reader
-            .read_exact(&mut hb)
-            .map_err(|e| LogError::io(path, e))?;
+        if !read_whole(&mut reader, &mut hb).map_err(|e| LogError::io(path, e))? {
+            return Ok(end(shorter()));
+        }
         let Some(header) = Header::parse(&hb) else {
             return Ok(end(Some(FrameFault::BadLength.to_string())));
         };
@@ -102,15 +105,24 @@ pub fn scan(
             ))));
         }
         payload.resize(header.payload_len, 0);
-        reader
-            .read_exact(&mut payload)
-            .map_err(|e| LogError::io(path, e))?;
+        if !read_whole(&mut reader, &mut payload).map_err(|e| LogError::io(path, e))? {
+            return Ok(end(shorter()));
+        }
         if let Err(fault) = frame::check(&header, &payload, offset) {
             return Ok(end(Some(fault.to_string())));
         }
         on_frame(pos);
         pos += header.frame_len();
         offset += 1;
+    }
+}
+
+/// Fills `buf` from `reader`; `false` when the file ends first.
+fn read_whole(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
+    match reader.read_exact(buf) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
