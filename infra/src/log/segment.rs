@@ -227,3 +227,23 @@ pub fn file_len(file: &File, path: &Path) -> Result<u64, LogError> {
         .map(|m| m.len())
         .map_err(|e| LogError::io(path, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader may have seen the length of a direct append's padding that the writer has
+    /// cut off since: the scan ends there as at a partial frame, without an error.
+    #[test]
+    fn a_file_shorter_than_the_length_seen_ends_the_scan_like_a_partial_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg");
+        std::fs::write(&path, [0u8; 3]).unwrap();
+        let end = scan(&path, 4096, 0, 0, Offset::MAX, |_| {}).unwrap();
+        assert_eq!((end.pos, end.next_offset), (0, 0));
+        assert_eq!(
+            end.fault.as_deref(),
+            Some("the file ended before byte 4096")
+        );
+    }
+}
