@@ -1,6 +1,6 @@
 //! The events fold: one row per new fact (the template and sequence indexes come with it).
 
-use mailshot_projections::{EventRow, ProjectionWriter};
+use mailshot_projections::ProjectionWriter;
 
 use crate::RecordView;
 
@@ -9,7 +9,7 @@ pub(crate) fn fold<W: ProjectionWriter>(
     w: &mut W,
 ) -> Result<(), W::Error> {
     for fact in record.new_facts() {
-        w.put_event(&EventRow::from_fact(fact))?;
+        w.put_fact_event(fact)?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! The embedded LMDB store and the DynamoDB store implement both.
 
 use mailshot_domain::log::Offset;
-use mailshot_domain::{Day, Timestamp};
+use mailshot_domain::{Day, EngagementFact, Timestamp};
 
 use crate::rollups::{Counts, Level, RollupKey, Scope};
 use crate::{EventKey, EventRow, Partition, Projection, Subscriber};
@@ -59,6 +59,13 @@ pub trait ProjectionWriter {
     /// Stores an event row in the events table and its template and sequence indexes.
     /// Putting the same row twice leaves one row.
     fn put_event(&mut self, row: &EventRow) -> Result<(), Self::Error>;
+
+    /// Stores the event row of a new fact, exactly as `put_event(&EventRow::from_fact(fact))`
+    /// does (the default). Stores with their own row encoding override it to encode straight
+    /// from the fact, without building the row's text fields first.
+    fn put_fact_event(&mut self, fact: &EngagementFact<'_>) -> Result<(), Self::Error> {
+        self.put_event(&EventRow::from_fact(fact))
+    }
 
     /// Adds `deltas` to a rollup row.
     fn add_counts(&mut self, key: &RollupKey, deltas: &Counts) -> Result<(), Self::Error>;

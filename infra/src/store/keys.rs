@@ -10,7 +10,7 @@
 use std::sync::LazyLock;
 
 use mailshot_domain::log::Offset;
-use mailshot_domain::{Day, EventType, Timestamp};
+use mailshot_domain::{Day, EventType, FactId, Timestamp};
 use mailshot_projections::rollups::period_bytes;
 use mailshot_projections::{EngagementKey, EngagementKind, LinkKey, Partition};
 
@@ -63,6 +63,33 @@ fn binary_sort_key(sort_key: &str) -> Option<[u8; SORT_KEY_LEN]> {
     out[..8].copy_from_slice(&time_bytes(at));
     out[8] = rank as u8;
     out[9..].copy_from_slice(&suffix.to_be_bytes());
+    Some(out)
+}
+
+/// Times whose text (`YYYY-MM-DDTHH:MM:SS.mmmZ`) has a four-digit year: the years 0 to 9999.
+static FOUR_DIGIT_YEARS: LazyLock<std::ops::Range<i64>> = LazyLock::new(|| {
+    let start = |year| Day::from_civil(year, 1, 1).expect("January 1st").start().0;
+    start(0)..start(10_000)
+});
+
+/// The stored form of the sort key of a fact's event row (`EVT#<time>#<type>#<first 8 hex
+/// digits of the identity>`), computed without its text: the same bytes as
+/// `stored_sort_key(&EventRow::from_fact(fact).sort_key)`. `None` for a time whose text
+/// would not have four year digits; such a key is stored as text.
+pub fn fact_sort_key(
+    at: Timestamp,
+    event_type: EventType,
+    id: &FactId,
+) -> Option<[u8; SORT_KEY_LEN]> {
+    if !FOUR_DIGIT_YEARS.contains(&at.0) {
+        return None;
+    }
+    let name = event_type.camel_name();
+    let rank = TYPE_NAMES.iter().position(|n| *n == name)?;
+    let mut out = [0u8; SORT_KEY_LEN];
+    out[..8].copy_from_slice(&time_bytes(at));
+    out[8] = rank as u8;
+    out[9..].copy_from_slice(&id.0[..4]);
     Some(out)
 }
 
