@@ -36,6 +36,9 @@ pub struct BatchWriter<'s> {
     /// Rows of the write-only tables (events, its indexes, history), put in key order at
     /// commit: sorted inserts walk the B-trees once instead of jumping between pages.
     pending: Vec<(Table, Vec<u8>, Vec<u8>)>,
+    /// First engagements set in this batch, by table and key: read back from here, and put
+    /// in key order with the write-only rows.
+    first_engagements: HashMap<(Table, Vec<u8>), Vec<u8>>,
     /// Dedup-index entries, put in key order at commit.
     pending_ids: Vec<(FactId, Offset)>,
     pending_id_set: HashSet<FactId>,
@@ -54,6 +57,7 @@ impl<'s> BatchWriter<'s> {
             subscribers: HashMap::new(),
             dirty_subscribers: BTreeMap::new(),
             pending: Vec::new(),
+            first_engagements: HashMap::new(),
             pending_ids: Vec::new(),
             pending_id_set: HashSet::new(),
             row_buf: Vec::new(),
@@ -109,6 +113,11 @@ impl<'s> BatchWriter<'s> {
         }
         drop(puts);
         let mut rows = std::mem::take(&mut self.pending);
+        rows.extend(
+            self.first_engagements
+                .drain()
+                .map(|((table, key), value)| (table, key, value)),
+        );
         // Stable: when a key is put twice, the later put still lands last.
         rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let mut rows = rows.into_iter().peekable();
@@ -244,6 +253,15 @@ impl<'t> SortedPuts<'t> {
     }
 }
 
+/// Where the first engagement of `key` is kept: link clicks have their own table.
+fn first_engagement_table(key: &EngagementKey) -> Table {
+    if key.kind == EngagementKind::LinkClick {
+        Table::LinkFirst
+    } else {
+        Table::Engagement
+    }
+}
+
 fn decode_first(v: &[u8]) -> Option<FirstEngagement> {
     let at = i64::from_be_bytes(v.get(..8)?.try_into().ok()?);
     let rest = v.get(8..)?;
@@ -325,16 +343,16 @@ impl ProjectionWriter for BatchWriter<'_> {
         &mut self,
         key: &EngagementKey,
     ) -> Result<Option<FirstEngagement>, StoreError> {
-        let table = if key.kind == EngagementKind::LinkClick {
-            Table::LinkFirst
-        } else {
-            Table::Engagement
+        let table = first_engagement_table(key);
+        let stored_key = (table, engagement_key(key));
+        let value = match self.first_engagements.get(&stored_key) {
+            Some(v) => Some(v.as_slice()),
+            None => self
+                .db(table)
+                .get(&self.txn, &stored_key.1)
+                .map_err(|e| self.err(e))?,
         };
-        let db = self.db(table);
-        let v = db
-            .get(&self.txn, &engagement_key(key))
-            .map_err(|e| self.err(e))?;
-        match v {
+        match value {
             None => Ok(None),
             Some(v) => decode_first(v).map(Some).ok_or(StoreError::Corrupt {
                 table: table.name(),
@@ -348,14 +366,11 @@ impl ProjectionWriter for BatchWriter<'_> {
         key: &EngagementKey,
         value: &FirstEngagement,
     ) -> Result<(), StoreError> {
-        let table = if key.kind == EngagementKind::LinkClick {
-            Table::LinkFirst
-        } else {
-            Table::Engagement
-        };
-        let db = self.db(table);
-        db.put(&mut self.txn, &engagement_key(key), &encode_first(value))
-            .map_err(|e| self.store.lmdb(e))
+        self.first_engagements.insert(
+            (first_engagement_table(key), engagement_key(key)),
+            encode_first(value),
+        );
+        Ok(())
     }
 
     fn subscriber(&mut self, email: &str) -> Result<Option<Subscriber>, StoreError> {
