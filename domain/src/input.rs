@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use crate::{EngagementFact, FactId, Timestamp};
+use crate::{Day, EngagementFact, FactId, Timestamp};
 
 /// The envelope an input arrived in (DESIGN §3), kept for auditors and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +146,20 @@ impl Input<'_> {
             InputBody::Ses(facts) => facts.iter().map(|f| f.id).collect(),
             InputBody::App(app) => vec![app.id],
             InputBody::System(sys) => vec![sys.id],
+        }
+    }
+
+    /// The identities this input carries, each with the day of the event it identifies when
+    /// that day is part of the identity (SES facts: their event time is hashed into it).
+    /// App and system events are identified by their event id alone: `None`.
+    pub fn identity_days(&self) -> Vec<(FactId, Option<Day>)> {
+        match &self.body {
+            InputBody::Ses(facts) => facts
+                .iter()
+                .map(|f| (f.id, Some(f.timestamp.day())))
+                .collect(),
+            InputBody::App(app) => vec![(app.id, None)],
+            InputBody::System(sys) => vec![(sys.id, None)],
         }
     }
 

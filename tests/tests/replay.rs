@@ -153,6 +153,38 @@ fn a_changed_fold_version_rebuilds_on_open() {
     );
 }
 
+#[test]
+fn a_dedup_index_in_the_old_key_layout_is_rebuilt_on_open() {
+    let (lines, truth) = generate(3_000, 37);
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::open(dir.path()).unwrap();
+    let (first, _) = ingest_lines(&mut writer, &lines);
+    assert_eq!(first.accepted, truth.accepted);
+    let keys = writer.store.dedup_keys_for_tests().unwrap();
+    assert!(keys.len() as u64 >= first.accepted, "{} keys", keys.len());
+    assert!(keys.iter().all(|k| k.len() == 20));
+    let everything = all_rows(&writer.store);
+
+    // A data dir written before dedup keys carried the event day.
+    writer.store.downgrade_ids_layout_for_tests().unwrap();
+    let old = writer.store.dedup_keys_for_tests().unwrap();
+    assert_eq!(old.len(), keys.len());
+    assert!(old.iter().all(|k| k.len() == 16));
+    drop(writer);
+
+    let mut writer = Writer::open(dir.path()).unwrap();
+    assert_eq!(writer.store.dedup_keys_for_tests().unwrap(), keys);
+    assert_eq!(
+        writer.store.ids_checkpoint().unwrap(),
+        writer.log.end_offset().unwrap()
+    );
+    assert!(all_rows(&writer.store) == everything);
+    // The rebuilt index still recognises every input.
+    let (again, _) = ingest_lines(&mut writer, &lines);
+    assert_eq!(again.accepted, 0);
+    assert_eq!(again.duplicates, first.accepted + first.duplicates);
+}
+
 fn ingested_data_dir(n: u64, seed: u64) -> (tempfile::TempDir, Rows, Rows) {
     let (lines, _) = generate(n, seed);
     let dir = tempfile::tempdir().unwrap();

@@ -1,9 +1,10 @@
 //! Bringing the dedup index and the live projections up to the end of the log, from their
 //! checkpoints: how a restart after a crash recovers by itself.
 
-use mailshot_domain::log::Offset;
+use mailshot_domain::log::{LogRecord, Offset};
+use mailshot_domain::{Day, FactId, Input, parse_input};
+use mailshot_processors::{RecordView, fold};
 use mailshot_projections::{Projection, ProjectionWriter};
-use mailshot_replay::fold_record;
 
 use super::{EmbeddedError, fold_batch_size};
 use crate::log::SegmentLog;
@@ -39,16 +40,22 @@ pub fn catch_up(log: &SegmentLog, store: &LmdbStore) -> Result<u64, EmbeddedErro
         for record in records.by_ref() {
             let record = record?;
             let offset = record.offset;
+            let input = parse_input(&record.raw).map_err(|e| {
+                EmbeddedError::Fold(format!("log record {offset} does not parse: {e}"))
+            })?;
             if offset >= ids_from {
-                batch.put_ids(&record.identities, offset)?;
+                batch.put_ids(&logged_identity_days(&record, &input)?, offset)?;
             }
-            let due: Vec<Projection> = from
-                .iter()
-                .filter(|(_, o)| offset >= *o)
-                .map(|(p, _)| *p)
-                .collect();
-            fold_record(&record, &due, &mut batch)
-                .map_err(|e| EmbeddedError::Fold(e.to_string()))?;
+            let view = RecordView {
+                offset,
+                input,
+                new_ids: &record.identities,
+            };
+            for &(p, from) in &from {
+                if offset >= from {
+                    fold(p, &view, &mut batch)?;
+                }
+            }
             next = offset + 1;
             n += 1;
             if n == batch_size {
@@ -68,4 +75,31 @@ pub fn catch_up(log: &SegmentLog, store: &LmdbStore) -> Result<u64, EmbeddedErro
     }
     progress.finish();
     Ok(folded)
+}
+
+/// The identities a record introduced, each with its event's day (the dedup index's key).
+/// The day comes from parsing the record: an identity the parsed input does not carry means
+/// the record no longer parses as it did when it was appended, which is never skipped.
+fn logged_identity_days(
+    record: &LogRecord,
+    input: &Input<'_>,
+) -> Result<Vec<(FactId, Option<Day>)>, EmbeddedError> {
+    let parsed = input.identity_days();
+    record
+        .identities
+        .iter()
+        .map(|id| {
+            parsed
+                .iter()
+                .find(|(p, _)| p == id)
+                .copied()
+                .ok_or_else(|| {
+                    EmbeddedError::Fold(format!(
+                        "log record {}: identity {} is not among those its input parses to",
+                        record.offset,
+                        id.to_hex()
+                    ))
+                })
+        })
+        .collect()
 }

@@ -144,8 +144,8 @@ impl Writer {
                     Ok(input) => {
                         let offset = first + accepted.len() as u64;
                         let mut new_ids = Vec::new();
-                        for id in input.identities() {
-                            if writer.claim_id(&id, offset)? {
+                        for (id, day) in input.identity_days() {
+                            if writer.claim_id(&id, day, offset)? {
                                 new_ids.push(id);
                             }
                         }

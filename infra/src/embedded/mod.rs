@@ -89,6 +89,12 @@ impl Writer {
             })?;
         }
         let store = LmdbStore::open(dir)?;
+        if store.upgrade_ids_layout()? {
+            eprintln!(
+                "{}: the dedup index has an older key layout: rebuilding it from the log",
+                store_dir.display()
+            );
+        }
         let quarantine = Quarantine::open(dir)?;
         let writer = Writer {
             dir: dir.to_path_buf(),

@@ -371,7 +371,8 @@ impl ReactorRunner {
         let mut steps = Vec::with_capacity(planned.len());
         let mut claims: Vec<(String, Option<u64>)> = Vec::new();
         for mut step in planned {
-            if writer.store.has_id(&FactId::of_event_id(step.id()))? {
+            // A reactor outcome is a system event: identified by its event id, without a day.
+            if writer.store.has_id(&FactId::of_event_id(step.id()), None)? {
                 self.stats.already_done += 1;
                 continue;
             }

@@ -14,8 +14,8 @@ use mailshot_projections::{
 };
 
 use super::keys::{
-    engagement_key, event_key, fact_sort_key, history_key, index_key, link_key, push_part,
-    stored_sort_key,
+    DEDUP_KEY_LEN, dedup_key, engagement_key, event_key, fact_sort_key, history_key, index_key,
+    link_key, push_part, stored_sort_key,
 };
 use super::{
     LmdbStore, Slot, StoreError, Table, checkpoint_key, event_codec, projection_index, version_key,
@@ -40,7 +40,7 @@ pub struct BatchWriter<'s> {
     /// in key order with the write-only rows.
     first_engagements: HashMap<(Table, Vec<u8>), Vec<u8>>,
     /// Dedup-index entries, put in key order at commit.
-    pending_ids: Vec<(FactId, Offset)>,
+    pending_ids: Vec<([u8; DEDUP_KEY_LEN], Offset)>,
     pending_id_set: HashSet<FactId>,
     /// Scratch space for encoding event rows.
     row_buf: Vec<u8>,
@@ -73,10 +73,15 @@ impl<'s> BatchWriter<'s> {
         self.store.lmdb(e)
     }
 
-    /// Adds `id` to the dedup index as first seen at `offset`, unless the index (or this
-    /// batch) already holds it: `true` when it was new. One B-tree search per identity,
-    /// where a lookup followed by a put takes two.
-    pub fn claim_id(&mut self, id: &FactId, offset: Offset) -> Result<bool, StoreError> {
+    /// Adds `id` (of an event on `day`, see [`dedup_key`]) to the dedup index as first seen at
+    /// `offset`, unless the index (or this batch) already holds it: `true` when it was new. One
+    /// B-tree search per identity, where a lookup followed by a put takes two.
+    pub fn claim_id(
+        &mut self,
+        id: &FactId,
+        day: Option<Day>,
+        offset: Offset,
+    ) -> Result<bool, StoreError> {
         if self.pending_id_set.contains(id) {
             return Ok(false);
         }
@@ -84,17 +89,21 @@ impl<'s> BatchWriter<'s> {
         let inserted = self
             .store
             .ids
-            .get_or_put(&mut self.txn, &id.0, &value)
+            .get_or_put(&mut self.txn, &dedup_key(id, day), &value)
             .map_err(|e| self.store.lmdb(e))?
             .is_none();
         Ok(inserted)
     }
 
-    /// Adds identities to the dedup index.
-    pub fn put_ids(&mut self, ids: &[FactId], offset: Offset) -> Result<(), StoreError> {
-        for id in ids {
-            if self.pending_id_set.insert(*id) {
-                self.pending_ids.push((*id, offset));
+    /// Adds identities, each with the day of its event, to the dedup index.
+    pub fn put_ids(
+        &mut self,
+        ids: &[(FactId, Option<Day>)],
+        offset: Offset,
+    ) -> Result<(), StoreError> {
+        for &(id, day) in ids {
+            if self.pending_id_set.insert(id) {
+                self.pending_ids.push((dedup_key(&id, day), offset));
             }
         }
         Ok(())
@@ -104,11 +113,11 @@ impl<'s> BatchWriter<'s> {
     /// does it too; calling it earlier lets the work overlap with something else).
     pub fn flush_pending(&mut self) -> Result<(), StoreError> {
         let mut ids = std::mem::take(&mut self.pending_ids);
-        ids.sort_unstable_by_key(|a| a.0.0);
+        ids.sort_unstable_by_key(|a| a.0);
         let mut puts =
             SortedPuts::new(self.store.ids, &mut self.txn).map_err(|e| self.store.lmdb(e))?;
-        for (id, offset) in ids {
-            puts.put(&id.0, &offset.to_be_bytes())
+        for (key, offset) in ids {
+            puts.put(&key, &offset.to_be_bytes())
                 .map_err(|e| self.store.lmdb(e))?;
         }
         drop(puts);
