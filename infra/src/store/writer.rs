@@ -155,6 +155,31 @@ impl<'s> BatchWriter<'s> {
             .checkpoint)
     }
 
+    /// Queues an event row (its value in `row_buf`) and its two index rows.
+    fn push_event_rows(
+        &mut self,
+        email: &str,
+        template_key: &str,
+        sequence_id: &str,
+        sort_key: &[u8],
+    ) {
+        self.pending.push((
+            Table::Events,
+            event_key(email, sort_key),
+            self.row_buf.clone(),
+        ));
+        self.pending.push((
+            Table::TemplateIndex,
+            index_key(template_key, sort_key, email),
+            Vec::new(),
+        ));
+        self.pending.push((
+            Table::SequenceIndex,
+            index_key(sequence_id, sort_key, email),
+            Vec::new(),
+        ));
+    }
+
     /// Writes the gathered rollups and subscribers, then commits everything atomically.
     pub fn commit(mut self) -> Result<(), StoreError> {
         self.flush_pending()?;
@@ -207,33 +232,6 @@ impl<'s> BatchWriter<'s> {
             }
         }
         self.store.commit(self.txn)
-    }
-}
-
-impl BatchWriter<'_> {
-    /// Queues an event row (its value in `row_buf`) and its two index rows.
-    fn push_event_rows(
-        &mut self,
-        email: &str,
-        template_key: &str,
-        sequence_id: &str,
-        sort_key: &[u8],
-    ) {
-        self.pending.push((
-            Table::Events,
-            event_key(email, sort_key),
-            self.row_buf.clone(),
-        ));
-        self.pending.push((
-            Table::TemplateIndex,
-            index_key(template_key, sort_key, email),
-            Vec::new(),
-        ));
-        self.pending.push((
-            Table::SequenceIndex,
-            index_key(sequence_id, sort_key, email),
-            Vec::new(),
-        ));
     }
 }
 
