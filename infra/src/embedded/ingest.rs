@@ -67,7 +67,7 @@ impl Writer {
     /// (after it is safely quarantined) and `on_batch` after each durable batch.
     ///
     /// Two threads share the work: one reads and parses the next batch while this one
-    /// deduplicates, appends and folds the current one (parsing is a third of the cost).
+    /// deduplicates, appends and folds the current one (parsing is about half of the cost).
     pub fn ingest(
         &mut self,
         sources: &[LineSource],
