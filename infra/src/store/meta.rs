@@ -55,16 +55,11 @@ impl LmdbStore {
     /// emptied and its checkpoint forgotten, so that catching up rebuilds it from the log.
     /// Returns `true` when an index was discarded.
     pub fn upgrade_ids_layout(&self) -> Result<bool, StoreError> {
-        let mut txn = self.write_txn()?;
-        let stored = self
-            .meta
-            .get(&txn, IDS_LAYOUT_KEY.as_bytes())
-            .map_err(|e| self.lmdb(e))?
-            .and_then(|v| <[u8; 8]>::try_from(v).ok())
-            .map(u64::from_be_bytes);
-        if stored == Some(IDS_LAYOUT) {
+        // Only the writer calls this, so nothing changes the layout between read and write.
+        if self.meta_u64(IDS_LAYOUT_KEY)? == Some(IDS_LAYOUT) {
             return Ok(false);
         }
+        let mut txn = self.write_txn()?;
         let discarded = !self.ids.is_empty(&txn).map_err(|e| self.lmdb(e))?;
         self.ids.clear(&mut txn).map_err(|e| self.lmdb(e))?;
         self.put_meta(&mut txn, "ckpt/ids", &[])?;
