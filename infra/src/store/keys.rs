@@ -59,11 +59,16 @@ fn binary_sort_key(sort_key: &str) -> Option<[u8; SORT_KEY_LEN]> {
         return None;
     }
     let suffix = u32::from_str_radix(suffix, 16).ok()?;
+    Some(binary_key(at, rank, suffix.to_be_bytes()))
+}
+
+/// The 13 bytes: time, type rank, suffix.
+fn binary_key(at: Timestamp, rank: usize, suffix: [u8; 4]) -> [u8; SORT_KEY_LEN] {
     let mut out = [0u8; SORT_KEY_LEN];
     out[..8].copy_from_slice(&time_bytes(at));
     out[8] = rank as u8;
-    out[9..].copy_from_slice(&suffix.to_be_bytes());
-    Some(out)
+    out[9..].copy_from_slice(&suffix);
+    out
 }
 
 /// Times whose text (`YYYY-MM-DDTHH:MM:SS.mmmZ`) has a four-digit year: the years 0 to 9999.
@@ -86,11 +91,8 @@ pub fn fact_sort_key(
     }
     let name = event_type.camel_name();
     let rank = TYPE_NAMES.iter().position(|n| *n == name)?;
-    let mut out = [0u8; SORT_KEY_LEN];
-    out[..8].copy_from_slice(&time_bytes(at));
-    out[8] = rank as u8;
-    out[9..].copy_from_slice(&id.0[..4]);
-    Some(out)
+    let suffix = [id.0[0], id.0[1], id.0[2], id.0[3]];
+    Some(binary_key(at, rank, suffix))
 }
 
 /// Appends the stored form of `sort_key`.
