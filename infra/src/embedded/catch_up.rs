@@ -2,11 +2,11 @@
 //! checkpoints: how a restart after a crash recovers by itself.
 
 use mailshot_domain::log::{LogRecord, Offset};
-use mailshot_domain::{Day, FactId, Input, parse_input};
+use mailshot_domain::{Day, FactId, Input};
 use mailshot_processors::{RecordView, fold};
 use mailshot_projections::{Projection, ProjectionWriter};
 
-use super::{EmbeddedError, fold_batch_size};
+use super::{EmbeddedError, fold_batch_size, parse_logged};
 use crate::log::SegmentLog;
 use crate::progress::Progress;
 use crate::store::LmdbStore;
@@ -40,9 +40,7 @@ pub fn catch_up(log: &SegmentLog, store: &LmdbStore) -> Result<u64, EmbeddedErro
         for record in records.by_ref() {
             let record = record?;
             let offset = record.offset;
-            let input = parse_input(&record.raw).map_err(|e| {
-                EmbeddedError::Fold(format!("log record {offset} does not parse: {e}"))
-            })?;
+            let input = parse_logged(&record)?;
             if offset >= ids_from {
                 batch.put_ids(&logged_identity_days(&record, &input)?, offset)?;
             }

@@ -56,6 +56,16 @@ pub(crate) fn fold_batch_size() -> usize {
     batch_size("MAILSHOT_FOLD_BATCH", FOLD_BATCH)
 }
 
+/// Parses a logged record's input. The log holds only accepted inputs, so a failure means the
+/// parser changed incompatibly or the record is damaged: an error, never skipped.
+pub(crate) fn parse_logged(
+    record: &mailshot_domain::log::LogRecord,
+) -> Result<mailshot_domain::Input<'_>, EmbeddedError> {
+    mailshot_domain::parse_input(&record.raw).map_err(|e| {
+        EmbeddedError::Fold(format!("log record {} does not parse: {e}", record.offset))
+    })
+}
+
 /// A positive batch size from the environment variable `name`, else `default`.
 pub(crate) fn batch_size(name: &str, default: usize) -> usize {
     std::env::var(name)

@@ -1,13 +1,12 @@
 //! Rebuilds (`replay`), backfills and `verify`: folding the whole log into the spare slot of
 //! a projection while the live slot keeps answering, then swapping in one transaction.
 
-use mailshot_domain::parse_input;
 use mailshot_processors::{RecordView, fold};
 use mailshot_projections::{Projection, ProjectionWriter};
 use mailshot_replay::Digest;
 use serde::Serialize;
 
-use super::{EmbeddedError, Writer, catch_up, fold_batch_size};
+use super::{EmbeddedError, Writer, catch_up, fold_batch_size, parse_logged};
 use crate::progress::Progress;
 
 /// Rebuilds `projections` from offset 0 into their spare slots, then makes each live.
@@ -115,9 +114,7 @@ fn read_and_parse(
     let mut batch = Vec::with_capacity(batch_size);
     for record in records {
         let parsed = record.map_err(EmbeddedError::from).and_then(|record| {
-            let mut input = parse_input(&record.raw).map_err(|e| {
-                EmbeddedError::Fold(format!("log record {} does not parse: {e}", record.offset))
-            })?;
+            let mut input = parse_logged(&record)?;
             // The folds read the parsed input only: the verbatim text stays in the log
             // instead of being copied for every record.
             input.raw = std::borrow::Cow::Borrowed("");
