@@ -5,6 +5,7 @@
 //! Pure and runtime-free: no I/O, no clock. What it is not: storage or folding (see the
 //! `processors` and `projections` crates).
 
+pub mod compact;
 mod email;
 mod error;
 mod event_type;

@@ -18,6 +18,9 @@ pub struct LogRecord {
     pub identities: Vec<FactId>,
     /// The input's original JSON (see `Input::raw`).
     pub raw: String,
+    /// The input as parsed, in its [compact form](crate::compact), when the record carries
+    /// one: replays decode it instead of parsing `raw`.
+    pub compact: Option<Vec<u8>>,
 }
 
 /// A record waiting to be appended: everything but its offset.
@@ -26,6 +29,8 @@ pub struct NewRecord {
     pub ingest_time: Timestamp,
     pub identities: Vec<FactId>,
     pub raw: String,
+    /// See [`LogRecord::compact`].
+    pub compact: Option<Vec<u8>>,
 }
 
 /// The write side of the log. One appender per log at a time.

@@ -42,6 +42,7 @@ fn record(i: u64) -> NewRecord {
         ingest_time: Timestamp(1_717_423_330_815 + i as i64),
         identities: vec![FactId::of_parts(&[raw.as_bytes()])],
         raw,
+        compact: None,
     }
 }
 

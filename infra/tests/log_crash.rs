@@ -34,6 +34,7 @@ fn crash_record(run: u64, seq: u64) -> NewRecord {
         ingest_time: Timestamp((run * 1_000_000 + seq) as i64),
         identities: vec![FactId::of_parts(&[raw.as_bytes()])],
         raw,
+        compact: None,
     }
 }
 

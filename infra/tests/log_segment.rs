@@ -22,6 +22,8 @@ fn rec(i: u64) -> NewRecord {
             r#"{{"n":{i},"text":"héllo ✉","pad":"{}"}}"#,
             "x".repeat((i % 37) as usize)
         ),
+        // Every other record carries a compact section (its bytes are opaque to the log).
+        compact: (i % 2 == 1).then(|| vec![1, i as u8, 0xFE]),
     }
 }
 
@@ -32,13 +34,16 @@ fn expected(i: u64) -> LogRecord {
         ingest_time: r.ingest_time,
         identities: r.identities,
         raw: r.raw,
+        compact: r.compact,
     }
 }
 
-/// Bytes the frame of `rec(i)` takes on disk: header, fixed payload, identities, raw.
+/// Bytes the frame of `rec(i)` takes on disk: header, fixed payload, identities, compact
+/// section, raw.
 fn frame_len(i: u64) -> u64 {
     let r = rec(i);
-    (8 + 18 + 16 * r.identities.len() + r.raw.len()) as u64
+    let compact = r.compact.map_or(0, |c| 5 + c.len());
+    (8 + 18 + 16 * r.identities.len() + compact + r.raw.len()) as u64
 }
 
 fn small(segment_bytes: u64) -> LogOptions {
@@ -685,6 +690,7 @@ fn oversized_records_are_refused_and_leave_the_log_unchanged() {
         ingest_time: Timestamp(0),
         identities: vec![FactId([0; 16]); 70_000],
         raw: "{}".to_owned(),
+        compact: None,
     };
     let err = log.append(&[rec(2), too_many]).expect_err("too large");
     assert!(

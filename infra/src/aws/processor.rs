@@ -320,6 +320,7 @@ impl Processor {
                         ingest_time: records[i].arrival,
                         identities: new_ids,
                         raw,
+                        compact: None,
                     };
                     group.push((i, record, prior.is_none()));
                 }

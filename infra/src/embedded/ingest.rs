@@ -4,6 +4,7 @@
 use std::io::Read;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use mailshot_domain::compact;
 use mailshot_domain::log::NewRecord;
 use mailshot_domain::{FactId, Input, InputError, Timestamp, parse_line};
 use mailshot_processors::{RecordView, fold};
@@ -183,13 +184,18 @@ impl Writer {
             return Ok(summary);
         }
         let ingest_time = now();
-        // The raw text moves into the log record: the folds read only the parsed input.
+        // The raw text moves into the log record: the folds read only the parsed input. Its
+        // compact form goes with it, for replays to decode instead of parsing JSON again.
         let records: Vec<NewRecord> = accepted
             .iter_mut()
-            .map(|(input, ids)| NewRecord {
-                ingest_time,
-                identities: ids.clone(),
-                raw: std::mem::take(&mut input.raw).into_owned(),
+            .map(|(input, ids)| {
+                let mut compact = Vec::new();
+                NewRecord {
+                    ingest_time,
+                    identities: ids.clone(),
+                    compact: compact::encode(input, &mut compact).then_some(compact),
+                    raw: std::mem::take(&mut input.raw).into_owned(),
+                }
             })
             .collect();
         // The log append (write + fdatasync) runs on its own thread while this one folds the

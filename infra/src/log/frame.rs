@@ -3,8 +3,12 @@
 //! ```text
 //! frame   = u32 LE payload length | u32 LE CRC32C(payload) | payload
 //! payload = u64 LE offset | i64 LE ingest_time ms | u16 LE identity count
-//!           | 16 bytes × count | raw JSON bytes (the rest)
+//!           | 16 bytes × count | [compact] | raw JSON bytes (the rest)
+//! compact = 0xFE | u32 LE length | the parsed input's compact form (`mailshot_domain::compact`)
 //! ```
+//!
+//! The compact section is optional: records written before it existed have none. Raw JSON is
+//! UTF-8 and 0xFE never occurs in UTF-8, so its marker cannot be mistaken for raw input.
 //!
 //! Every frame carries its own offset, so a frame can be recognised wherever it is found: that
 //! is what lets recovery tell a torn tail (nothing valid after the damage) from corruption in
@@ -18,6 +22,9 @@ pub const HEADER_LEN: usize = 8;
 
 /// Bytes of the payload before the identities: offset, ingest time, identity count.
 pub const PAYLOAD_FIXED_LEN: usize = 8 + 8 + 2;
+
+/// The byte that opens the optional compact section.
+const COMPACT_MARKER: u8 = 0xFE;
 
 /// Largest payload accepted on append and believed on read. A length field above this is
 /// damage, not a record; it also bounds the memory a damaged length can make us allocate.
@@ -104,7 +111,10 @@ pub fn encoded_len(record: &NewRecord) -> Option<usize> {
     if record.identities.len() > usize::from(u16::MAX) {
         return None;
     }
-    let payload = PAYLOAD_FIXED_LEN + 16 * record.identities.len() + record.raw.len();
+    let payload = PAYLOAD_FIXED_LEN
+        + 16 * record.identities.len()
+        + record.compact.as_ref().map_or(0, |c| 5 + c.len())
+        + record.raw.len();
     (payload <= MAX_PAYLOAD_LEN).then_some(HEADER_LEN + payload)
 }
 
@@ -120,6 +130,12 @@ pub fn encode_into(out: &mut Vec<u8>, offset: Offset, record: &NewRecord) {
     out.extend_from_slice(&count.to_le_bytes());
     for id in &record.identities {
         out.extend_from_slice(&id.0);
+    }
+    if let Some(compact) = &record.compact {
+        out.push(COMPACT_MARKER);
+        // encoded_len has bounded the payload, and so this length, to MAX_PAYLOAD_LEN.
+        out.extend_from_slice(&(compact.len() as u32).to_le_bytes());
+        out.extend_from_slice(compact);
     }
     out.extend_from_slice(record.raw.as_bytes());
     let payload = &out[start + HEADER_LEN..];
@@ -150,7 +166,22 @@ pub fn decode(payload: &[u8]) -> Result<LogRecord, FrameFault> {
             FactId(id)
         })
         .collect();
-    let raw = std::str::from_utf8(&payload[ids_end..])
+    let mut rest = &payload[ids_end..];
+    let mut compact = None;
+    if rest.first() == Some(&COMPACT_MARKER) {
+        let len = rest
+            .get(1..5)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or(FrameFault::Malformed(
+                "compact section runs past the payload",
+            ))?;
+        let bytes = rest.get(5..5 + len).ok_or(FrameFault::Malformed(
+            "compact section runs past the payload",
+        ))?;
+        compact = Some(bytes.to_vec());
+        rest = &rest[5 + len..];
+    }
+    let raw = std::str::from_utf8(rest)
         .map_err(|_| FrameFault::Malformed("raw input is not UTF-8"))?
         .to_owned();
     Ok(LogRecord {
@@ -158,6 +189,7 @@ pub fn decode(payload: &[u8]) -> Result<LogRecord, FrameFault> {
         ingest_time,
         identities,
         raw,
+        compact,
     })
 }
 
@@ -170,7 +202,35 @@ mod tests {
             ingest_time: Timestamp(1_717_423_330_815),
             identities: vec![FactId([7; 16]), FactId([9; 16])],
             raw: r#"{"a":"é"}"#.to_owned(),
+            compact: None,
         }
+    }
+
+    #[test]
+    fn a_compact_section_sits_between_the_identities_and_the_raw_input() {
+        let mut with = record();
+        with.compact = Some(vec![1, 2, 3]);
+        let mut buf = Vec::new();
+        encode_into(&mut buf, 7, &with);
+        assert_eq!(buf.len(), encoded_len(&with).unwrap_or(0));
+        assert_eq!(buf.len(), 8 + 18 + 32 + 5 + 3 + 10);
+        assert_eq!(&buf[58..66], &[0xFE, 3, 0, 0, 0, 1, 2, 3]);
+        let header = Header::parse(&buf[..8].try_into().unwrap()).unwrap();
+        check(&header, &buf[8..], 7).unwrap();
+        let back = decode(&buf[8..]).unwrap();
+        assert_eq!(back.compact, Some(vec![1, 2, 3]));
+        assert_eq!(back.raw, r#"{"a":"é"}"#);
+        assert_eq!(back.identities, with.identities);
+
+        // A length running past the payload is refused, not read beyond.
+        let mut damaged = buf[8..].to_vec();
+        damaged[51] = 200;
+        assert_eq!(
+            decode(&damaged).map(|_| ()),
+            Err(FrameFault::Malformed(
+                "compact section runs past the payload"
+            ))
+        );
     }
 
     #[test]
@@ -189,6 +249,7 @@ mod tests {
         assert_eq!(back.ingest_time, Timestamp(1_717_423_330_815));
         assert_eq!(back.identities, record().identities);
         assert_eq!(back.raw, r#"{"a":"é"}"#);
+        assert_eq!(back.compact, None);
     }
 
     #[test]
