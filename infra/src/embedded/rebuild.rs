@@ -6,8 +6,9 @@ use mailshot_projections::{Projection, ProjectionWriter};
 use mailshot_replay::Digest;
 use serde::Serialize;
 
-use super::{EmbeddedError, Writer, catch_up, fold_batch_size, parse_logged};
+use super::{EmbeddedError, Writer, catch_up, parse_logged, rebuild_batch_size};
 use crate::progress::Progress;
+use crate::store::{EventRows, SortedRows};
 
 /// Rebuilds `projections` from offset 0 into their spare slots, then makes each live.
 /// A kill at any point leaves the live slots untouched; running it again starts over and
@@ -34,8 +35,17 @@ struct Parsed {
     input: mailshot_domain::Input<'static>,
 }
 
+/// A batch from the reading thread: its records, and the events projection's rows when that
+/// projection is being rebuilt (folded and sorted there, see [`EventRows`]).
+#[derive(Default)]
+struct Batch {
+    records: Vec<Parsed>,
+    event_rows: SortedRows,
+}
+
 /// Folds the whole log, parsing each record once, into the spare slots of `projections`.
-/// One thread reads and parses the next batch while this one folds and commits.
+/// One thread reads and parses the next batch, and folds the events projection (it only
+/// writes); this one folds the others and commits.
 fn fold_all_into_spare(
     writer: &Writer,
     projections: &[Projection],
@@ -49,22 +59,28 @@ fn fold_all_into_spare(
         Some(end),
         "records",
     );
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Parsed>, EmbeddedError>>(2);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Batch, EmbeddedError>>(1);
+    let with_events = projections.contains(&Projection::Events);
+    let others: Vec<Projection> = projections
+        .iter()
+        .copied()
+        .filter(|&p| p != Projection::Events)
+        .collect();
     let mut folded = 0;
     std::thread::scope(|scope| -> Result<(), EmbeddedError> {
-        let batch_size = fold_batch_size();
-        scope.spawn(move || read_and_parse(log, batch_size, sender));
+        let batch_size = rebuild_batch_size();
+        scope.spawn(move || read_and_parse(log, batch_size, with_events, sender));
         let mut last_batch = 0;
-        for parsed in receiver {
-            let parsed = parsed?;
-            last_batch = parsed.len();
-            fold_batch(store, projections, parsed, &mut folded)?;
+        for batch in receiver {
+            let batch = batch?;
+            last_batch = batch.records.len();
+            fold_batch(store, projections, &others, batch, &mut folded)?;
             progress.inc(last_batch as u64);
         }
         if last_batch == 0 || last_batch == batch_size {
             // An empty log, or one ending on a batch boundary: still record the checkpoint and
             // version of every slot.
-            fold_batch(store, projections, Vec::new(), &mut folded)?;
+            fold_batch(store, projections, &others, Batch::default(), &mut folded)?;
         }
         Ok(())
     })?;
@@ -72,24 +88,28 @@ fn fold_all_into_spare(
     Ok(folded)
 }
 
+/// Folds `others` (the projections but events) over the batch's records, adds the events
+/// rows the reading thread prepared, and commits with every projection's checkpoint.
 fn fold_batch(
     store: &crate::store::LmdbStore,
     projections: &[Projection],
-    batch: Vec<Parsed>,
+    others: &[Projection],
+    batch: Batch,
     folded: &mut u64,
 ) -> Result<(), EmbeddedError> {
     let mut writer = store.begin_rebuild(projections)?;
-    let n = batch.len() as u64;
-    for record in batch {
+    let n = batch.records.len() as u64;
+    for record in batch.records {
         let view = RecordView {
             offset: record.offset,
             input: record.input,
             new_ids: &record.identities,
         };
-        for &p in projections {
+        for &p in others {
             fold(p, &view, &mut writer)?;
         }
     }
+    writer.put_sorted(batch.event_rows);
     *folded += n;
     for &p in projections {
         writer.set_checkpoint(p, *folded)?;
@@ -98,11 +118,13 @@ fn fold_batch(
     Ok(())
 }
 
-/// The reading thread: log records, parsed, in batches of `batch_size`.
+/// The reading thread: log records, parsed, in batches of `batch_size`, with the events
+/// projection's rows when `with_events`.
 fn read_and_parse(
     log: &crate::log::SegmentLog,
     batch_size: usize,
-    sender: std::sync::mpsc::SyncSender<Result<Vec<Parsed>, EmbeddedError>>,
+    with_events: bool,
+    sender: std::sync::mpsc::SyncSender<Result<Batch, EmbeddedError>>,
 ) {
     let records = match log.read_from(0) {
         Ok(r) => r,
@@ -112,9 +134,18 @@ fn read_and_parse(
         }
     };
     let mut batch = Vec::with_capacity(batch_size);
+    let mut event_rows = EventRows::default();
     for record in records {
         let parsed = record.map_err(EmbeddedError::from).and_then(|record| {
-            let mut input = parse_logged(&record)?;
+            let view = RecordView {
+                offset: record.offset,
+                input: parse_logged(&record)?,
+                new_ids: &record.identities,
+            };
+            if with_events {
+                fold(Projection::Events, &view, &mut event_rows)?;
+            }
+            let mut input = view.input;
             // The folds read the parsed input only: the verbatim text stays in the log
             // instead of being copied for every record.
             input.raw = std::borrow::Cow::Borrowed("");
@@ -132,12 +163,21 @@ fn read_and_parse(
                 return;
             }
         }
-        if batch.len() == batch_size && sender.send(Ok(std::mem::take(&mut batch))).is_err() {
-            return;
+        if batch.len() == batch_size {
+            let full = Batch {
+                records: std::mem::replace(&mut batch, Vec::with_capacity(batch_size)),
+                event_rows: std::mem::take(&mut event_rows).into_sorted(),
+            };
+            if sender.send(Ok(full)).is_err() {
+                return;
+            }
         }
     }
     if !batch.is_empty() {
-        let _ = sender.send(Ok(batch));
+        let _ = sender.send(Ok(Batch {
+            records: batch,
+            event_rows: event_rows.into_sorted(),
+        }));
     }
 }
 

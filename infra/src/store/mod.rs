@@ -8,6 +8,7 @@
 //! log's dedup index (fact identity → offset), not a projection.
 
 mod event_codec;
+mod event_rows;
 mod keys;
 mod meta;
 mod reader;
@@ -21,6 +22,7 @@ use heed::{Database, Env, EnvOpenOptions, RoTxn, RwTxn};
 use mailshot_domain::log::Offset;
 use mailshot_projections::Projection;
 
+pub use event_rows::{EventRows, SortedRows};
 pub use reader::Snapshot;
 pub use sync::{SYNC_EVERY, needs_rebuild};
 pub use writer::BatchWriter;
@@ -38,6 +40,9 @@ pub enum StoreError {
     Io { path: PathBuf, reason: String },
     #[error("corrupt row in table {table}: {reason}")]
     Corrupt { table: &'static str, reason: String },
+    /// The events fold, prepared apart from the store ([`EventRows`]), made another call.
+    #[error("the events projection is built apart from the store and cannot call `{call}`")]
+    EventRowsOnly { call: &'static str },
 }
 
 pub(crate) type Db = Database<Bytes, Bytes>;

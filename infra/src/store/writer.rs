@@ -13,13 +13,9 @@ use mailshot_projections::{
     ProjectionWriter, RollupKey, Subscriber,
 };
 
-use super::keys::{
-    DEDUP_KEY_LEN, dedup_key, engagement_key, event_key, fact_sort_key, history_key, index_key,
-    link_key, push_part, stored_sort_key,
-};
-use super::{
-    LmdbStore, Slot, StoreError, Table, checkpoint_key, event_codec, projection_index, version_key,
-};
+use super::event_rows::{Row, SortedRows, push_fact_rows, push_row, sort_rows};
+use super::keys::{DEDUP_KEY_LEN, dedup_key, engagement_key, history_key, link_key, push_part};
+use super::{LmdbStore, Slot, StoreError, Table, checkpoint_key, projection_index, version_key};
 
 /// A write batch. Rollup additions and subscriber rows are gathered in memory and written
 /// once per key at [`BatchWriter::commit`], which is what makes big batches cheap.
@@ -35,15 +31,15 @@ pub struct BatchWriter<'s> {
     dirty_subscribers: BTreeMap<String, ()>,
     /// Rows of the write-only tables (events, its indexes, history), put in key order at
     /// commit: sorted inserts walk the B-trees once instead of jumping between pages.
-    pending: Vec<(Table, Vec<u8>, Vec<u8>)>,
+    pending: Vec<Row>,
     /// First engagements set in this batch, by table and key: read back from here, and put
     /// in key order with the write-only rows.
     first_engagements: HashMap<(Table, Vec<u8>), Vec<u8>>,
     /// Dedup-index entries, put in key order at commit.
     pending_ids: Vec<([u8; DEDUP_KEY_LEN], Offset)>,
     pending_id_set: HashSet<FactId>,
-    /// Scratch space for encoding event rows.
-    row_buf: Vec<u8>,
+    /// Rows sorted elsewhere ([`BatchWriter::put_sorted`]), put before `pending`.
+    presorted: Vec<SortedRows>,
 }
 
 impl<'s> BatchWriter<'s> {
@@ -60,7 +56,7 @@ impl<'s> BatchWriter<'s> {
             first_engagements: HashMap::new(),
             pending_ids: Vec::new(),
             pending_id_set: HashSet::new(),
-            row_buf: Vec::new(),
+            presorted: Vec::new(),
         }
     }
 
@@ -121,14 +117,21 @@ impl<'s> BatchWriter<'s> {
                 .map_err(|e| self.store.lmdb(e))?;
         }
         drop(puts);
+        for SortedRows(rows) in std::mem::take(&mut self.presorted) {
+            self.put_in_order(rows)?;
+        }
         let mut rows = std::mem::take(&mut self.pending);
         rows.extend(
             self.first_engagements
                 .drain()
                 .map(|((table, key), value)| (table, key, value)),
         );
-        // Stable: when a key is put twice, the later put still lands last.
-        rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        sort_rows(&mut rows);
+        self.put_in_order(rows)
+    }
+
+    /// Puts rows already sorted by table and key, one cursor per table.
+    fn put_in_order(&mut self, rows: Vec<Row>) -> Result<(), StoreError> {
         let mut rows = rows.into_iter().peekable();
         while let Some(&(table, _, _)) = rows.peek() {
             let db = self.db(table);
@@ -138,6 +141,15 @@ impl<'s> BatchWriter<'s> {
             }
         }
         Ok(())
+    }
+
+    /// Adds rows sorted elsewhere (a rebuild sorts the events projection's rows on its reading
+    /// thread). They are put at commit, before the rows this writer queued itself, so where
+    /// both hold a key, this writer's row lands.
+    pub fn put_sorted(&mut self, rows: SortedRows) {
+        if !rows.is_empty() {
+            self.presorted.push(rows);
+        }
     }
 
     /// Records that the dedup index holds every identity before `next_offset`.
@@ -153,31 +165,6 @@ impl<'s> BatchWriter<'s> {
             .store
             .slot_progress(&self.txn, projection, slot)?
             .checkpoint)
-    }
-
-    /// Queues an event row (its value in `row_buf`) and its two index rows.
-    fn push_event_rows(
-        &mut self,
-        email: &str,
-        template_key: &str,
-        sequence_id: &str,
-        sort_key: &[u8],
-    ) {
-        self.pending.push((
-            Table::Events,
-            event_key(email, sort_key),
-            self.row_buf.clone(),
-        ));
-        self.pending.push((
-            Table::TemplateIndex,
-            index_key(template_key, sort_key, email),
-            Vec::new(),
-        ));
-        self.pending.push((
-            Table::SequenceIndex,
-            index_key(sequence_id, sort_key, email),
-            Vec::new(),
-        ));
     }
 
     /// Writes the gathered rollups and subscribers, then commits everything atomically.
@@ -293,23 +280,12 @@ impl ProjectionWriter for BatchWriter<'_> {
     type Error = StoreError;
 
     fn put_event(&mut self, row: &EventRow) -> Result<(), StoreError> {
-        event_codec::encode(row, &mut self.row_buf);
-        let sort_key = stored_sort_key(&row.sort_key);
-        self.push_event_rows(&row.email, &row.template_key, &row.sequence_id, &sort_key);
+        push_row(row, &mut self.pending);
         Ok(())
     }
 
     fn put_fact_event(&mut self, fact: &EngagementFact<'_>) -> Result<(), StoreError> {
-        let Some(sort_key) = fact_sort_key(fact.timestamp, fact.event_type, &fact.id) else {
-            return self.put_event(&EventRow::from_fact(fact));
-        };
-        event_codec::encode_fact(fact, &mut self.row_buf);
-        self.push_event_rows(
-            &fact.email,
-            &fact.template_key,
-            &fact.sequence_id,
-            &sort_key,
-        );
+        push_fact_rows(fact, &mut self.pending);
         Ok(())
     }
 
