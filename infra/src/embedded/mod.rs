@@ -55,7 +55,7 @@ pub(crate) const FOLD_BATCH: usize = ingest::INGEST_BATCH_LINES;
 /// each batch touches (and copies) pages all over them: fewer, bigger batches copy less. The
 /// bound is memory, two batches of parsed records at a time: 65,536 kept peak anonymous memory
 /// at 353 MB replaying 1M inputs, 131,072 took 573 MB for 3% less time.
-pub(crate) const REBUILD_BATCH: usize = 65_536;
+pub(crate) const REBUILD_BATCH: usize = 131_072;
 
 /// Records per transaction in catch-up: `MAILSHOT_FOLD_BATCH` overrides [`FOLD_BATCH`] (tests
 /// use small batches so that a kill lands between commits).

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{EmbeddedError, Writer, catch_up, parse_logged, rebuild_batch_size};
 use crate::progress::Progress;
-use crate::store::{EventRows, SortedRows};
+use crate::store::{EventRows, Runs};
 
 /// Rebuilds `projections` from offset 0 into their spare slots, then makes each live.
 /// A kill at any point leaves the live slots untouched; running it again starts over and
@@ -35,17 +35,18 @@ struct Parsed {
     input: mailshot_domain::Input<'static>,
 }
 
-/// A batch from the reading thread: its records, and the events projection's rows when that
-/// projection is being rebuilt (folded and sorted there, see [`EventRows`]).
-#[derive(Default)]
-struct Batch {
-    records: Vec<Parsed>,
-    event_rows: SortedRows,
-}
+/// Rows put per transaction when the events tables are loaded from the runs.
+const APPEND_BATCH: usize = 262_144;
+
+/// Rows handed from the merging thread to the appending one at a time.
+const APPEND_CHUNK: usize = 4_096;
 
 /// Folds the whole log, parsing each record once, into the spare slots of `projections`.
-/// One thread reads and parses the next batch, and folds the events projection (it only
-/// writes); this one folds the others and commits.
+///
+/// One thread reads and parses the next batch and folds the events projection there (it only
+/// writes, and writes the most), sorting each batch's rows into a run file ([`Runs`]); this
+/// thread folds the other projections and commits. At the end the runs are merged into the
+/// events tables, each row appended at the end of its table.
 fn fold_all_into_spare(
     writer: &Writer,
     projections: &[Projection],
@@ -59,47 +60,104 @@ fn fold_all_into_spare(
         Some(end),
         "records",
     );
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Batch, EmbeddedError>>(1);
-    let with_events = projections.contains(&Projection::Events);
+    let runs = match projections.contains(&Projection::Events) {
+        true => Some(Runs::create(&writer.dir.join(RUNS_DIR))?),
+        false => None,
+    };
     let others: Vec<Projection> = projections
         .iter()
         .copied()
         .filter(|&p| p != Projection::Events)
         .collect();
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Parsed>, EmbeddedError>>(1);
     let mut folded = 0;
-    std::thread::scope(|scope| -> Result<(), EmbeddedError> {
+    let runs = std::thread::scope(|scope| -> Result<Option<Runs>, EmbeddedError> {
         let batch_size = rebuild_batch_size();
-        scope.spawn(move || read_and_parse(log, batch_size, with_events, sender));
+        let reading = scope.spawn(move || read_and_parse(log, batch_size, runs, sender));
         let mut last_batch = 0;
         for batch in receiver {
             let batch = batch?;
-            last_batch = batch.records.len();
+            last_batch = batch.len();
             fold_batch(store, projections, &others, batch, &mut folded)?;
             progress.inc(last_batch as u64);
         }
         if last_batch == 0 || last_batch == batch_size {
             // An empty log, or one ending on a batch boundary: still record the checkpoint and
             // version of every slot.
-            fold_batch(store, projections, &others, Batch::default(), &mut folded)?;
+            fold_batch(store, projections, &others, Vec::new(), &mut folded)?;
         }
-        Ok(())
+        reading
+            .join()
+            .map_err(|_| EmbeddedError::Fold("the log reading thread panicked".into()))
     })?;
     progress.finish();
+    if let Some(runs) = runs {
+        load_event_runs(store, runs, label)?;
+    }
     Ok(folded)
 }
 
-/// Folds `others` (the projections but events) over the batch's records, adds the events
-/// rows the reading thread prepared, and commits with every projection's checkpoint.
+/// Where a rebuild keeps its run files, inside the data dir.
+const RUNS_DIR: &str = "rebuild-runs";
+
+/// Merges the runs into the spare slot's events tables, then deletes them. One thread merges
+/// while this one appends.
+fn load_event_runs(
+    store: &crate::store::LmdbStore,
+    runs: Runs,
+    label: &str,
+) -> Result<(), EmbeddedError> {
+    let mut progress = Progress::new(
+        &format!("{label} events: loading sorted rows"),
+        Some(runs.rows()),
+        "rows",
+    );
+    let mut merged = runs.merged()?;
+    let (sender, receiver) = std::sync::mpsc::sync_channel(4);
+    std::thread::scope(|scope| -> Result<(), EmbeddedError> {
+        scope.spawn(move || {
+            loop {
+                let rows = merged.next_rows(APPEND_CHUNK);
+                let last = rows.as_ref().map_or(true, |r| r.len() < APPEND_CHUNK);
+                if sender.send(rows).is_err() || last {
+                    return;
+                }
+            }
+        });
+        let mut writer = store.begin_rebuild(&[Projection::Events])?;
+        let mut in_txn = 0;
+        for rows in receiver {
+            let rows = rows?;
+            let n = rows.len();
+            writer.append_rows(rows)?;
+            progress.inc(n as u64);
+            in_txn += n;
+            if in_txn >= APPEND_BATCH {
+                writer.commit()?;
+                writer = store.begin_rebuild(&[Projection::Events])?;
+                in_txn = 0;
+            }
+        }
+        writer.commit()?;
+        Ok(())
+    })?;
+    progress.finish();
+    runs.remove()?;
+    Ok(())
+}
+
+/// Folds `others` (the projections but events) over the batch's records, and commits with
+/// every projection's checkpoint (the events rows are loaded from the runs at the end).
 fn fold_batch(
     store: &crate::store::LmdbStore,
     projections: &[Projection],
     others: &[Projection],
-    batch: Batch,
+    batch: Vec<Parsed>,
     folded: &mut u64,
 ) -> Result<(), EmbeddedError> {
     let mut writer = store.begin_rebuild(projections)?;
-    let n = batch.records.len() as u64;
-    for record in batch.records {
+    let n = batch.len() as u64;
+    for record in batch {
         let view = RecordView {
             offset: record.offset,
             input: record.input,
@@ -109,7 +167,6 @@ fn fold_batch(
             fold(p, &view, &mut writer)?;
         }
     }
-    writer.put_sorted(batch.event_rows);
     *folded += n;
     for &p in projections {
         writer.set_checkpoint(p, *folded)?;
@@ -118,31 +175,34 @@ fn fold_batch(
     Ok(())
 }
 
-/// The reading thread: log records, parsed, in batches of `batch_size`, with the events
-/// projection's rows when `with_events`.
+/// The reading thread: log records, parsed, sent in batches of `batch_size`. With `runs`, it
+/// folds the events projection too and writes each batch's rows as a run; it returns the runs
+/// (`None` after an error, which it has sent).
 fn read_and_parse(
     log: &crate::log::SegmentLog,
     batch_size: usize,
-    with_events: bool,
-    sender: std::sync::mpsc::SyncSender<Result<Batch, EmbeddedError>>,
-) {
+    mut runs: Option<Runs>,
+    sender: std::sync::mpsc::SyncSender<Result<Vec<Parsed>, EmbeddedError>>,
+) -> Option<Runs> {
+    let fail = |e: EmbeddedError| {
+        let _ = sender.send(Err(e));
+        None
+    };
     let records = match log.read_from(0) {
         Ok(r) => r,
-        Err(e) => {
-            let _ = sender.send(Err(e.into()));
-            return;
-        }
+        Err(e) => return fail(e.into()),
     };
     let mut batch = Vec::with_capacity(batch_size);
     let mut event_rows = EventRows::default();
-    for record in records {
+    let mut records = records.peekable();
+    while let Some(record) = records.next() {
         let parsed = record.map_err(EmbeddedError::from).and_then(|record| {
             let view = RecordView {
                 offset: record.offset,
                 input: parse_logged(&record)?,
                 new_ids: &record.identities,
             };
-            if with_events {
+            if runs.is_some() {
                 fold(Projection::Events, &view, &mut event_rows)?;
             }
             let mut input = view.input;
@@ -158,27 +218,22 @@ fn read_and_parse(
         });
         match parsed {
             Ok(p) => batch.push(p),
-            Err(e) => {
-                let _ = sender.send(Err(e));
-                return;
-            }
+            Err(e) => return fail(e),
         }
-        if batch.len() == batch_size {
-            let full = Batch {
-                records: std::mem::replace(&mut batch, Vec::with_capacity(batch_size)),
-                event_rows: std::mem::take(&mut event_rows).into_sorted(),
-            };
+        if batch.len() == batch_size || records.peek().is_none() {
+            if let Some(runs) = runs.as_mut() {
+                let rows = std::mem::take(&mut event_rows).into_sorted();
+                if let Err(e) = runs.write(&rows) {
+                    return fail(e.into());
+                }
+            }
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
             if sender.send(Ok(full)).is_err() {
-                return;
+                return None;
             }
         }
     }
-    if !batch.is_empty() {
-        let _ = sender.send(Ok(Batch {
-            records: batch,
-            event_rows: event_rows.into_sorted(),
-        }));
-    }
+    runs
 }
 
 /// The outcome of `verify` for one projection.

@@ -2,8 +2,8 @@
 //! indexes), built apart from a write transaction.
 //!
 //! The events fold only writes, and its rows depend on nothing but the record, so a rebuild
-//! folds it on the reading thread into [`EventRows`] and sorts the rows there. The writing
-//! thread then only puts them, in key order ([`super::BatchWriter::put_sorted`]).
+//! folds it on the reading thread into [`EventRows`], sorts each batch's rows there and writes
+//! them as a run ([`super::Runs`]); the runs are appended to the emptied tables at the end.
 
 use mailshot_domain::EngagementFact;
 use mailshot_domain::log::Offset;
@@ -80,7 +80,7 @@ pub(crate) fn sort_rows(rows: &mut [Row]) {
     rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
 }
 
-/// Rows sorted by table and key, ready for [`super::BatchWriter::put_sorted`].
+/// Rows sorted by table and key, ready to be written as a run ([`super::Runs::write`]).
 #[derive(Debug, Default)]
 pub struct SortedRows(pub(crate) Vec<Row>);
 
@@ -259,28 +259,46 @@ mod tests {
     }
 
     #[test]
-    fn sorted_rows_are_put_before_the_writers_own_so_its_own_row_lands() {
+    fn appended_rows_read_back_and_a_row_out_of_order_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = LmdbStore::open(dir.path()).expect("open");
-        let fact = facts(50).remove(0);
-        let mut changed = fact.clone();
-        changed.subject = Some("the writer's own".into());
-        let mut prepared = EventRows::default();
-        prepared.put_fact_event(&fact).expect("taken");
-        let mut writer = store.begin().expect("begin");
-        writer.put_sorted(prepared.into_sorted());
-        writer.put_fact_event(&changed).expect("queued");
+        let mut rows = EventRows::default();
+        let mut all = facts(50);
+        // The workload repeats some facts (duplicate deliveries); a rebuild folds each once.
+        let mut seen = std::collections::HashSet::new();
+        all.retain(|f| seen.insert(f.id));
+        for fact in &all {
+            rows.put_fact_event(fact).expect("taken");
+        }
+        let rows = rows.into_sorted().0;
+        let mut writer = store.begin_rebuild(&[Projection::Events]).expect("begin");
+        writer.append_rows(rows.clone()).expect("in order");
         writer.commit().expect("commit");
-        let row = EventRow::from_fact(&fact);
-        let stored = store
-            .snapshot()
-            .expect("snapshot")
-            .event(&EventKey {
+        store.swap_rebuilt(Projection::Events).expect("swap");
+        let snapshot = store.snapshot().expect("snapshot");
+        for fact in &all {
+            let row = EventRow::from_fact(fact);
+            let key = EventKey {
                 email: row.email.clone(),
                 sort_key: row.sort_key.clone(),
-            })
-            .expect("read")
-            .expect("stored");
-        assert_eq!(stored.subject.as_deref(), Some("the writer's own"));
+            };
+            assert_eq!(snapshot.event(&key).expect("read"), Some(row));
+        }
+        drop(snapshot);
+
+        // A key before the table's last one cannot be appended.
+        let mut writer = store.begin().expect("begin");
+        let first = rows.into_iter().next().expect("a row");
+        let err = writer.append_rows(vec![first]).expect_err("out of order");
+        assert!(
+            matches!(
+                err,
+                StoreError::Lmdb {
+                    source: heed::Error::Mdb(heed::MdbError::KeyExist),
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

@@ -12,6 +12,7 @@ mod event_rows;
 mod keys;
 mod meta;
 mod reader;
+mod runs;
 mod sync;
 mod writer;
 
@@ -24,6 +25,7 @@ use mailshot_projections::Projection;
 
 pub use event_rows::{EventRows, SortedRows};
 pub use reader::Snapshot;
+pub use runs::{Merged, Runs};
 pub use sync::{SYNC_EVERY, needs_rebuild};
 pub use writer::BatchWriter;
 
@@ -207,6 +209,13 @@ impl LmdbStore {
         Ok(())
     }
 
+    /// Commits a write transaction that wrote only spare slots, without counting it towards a
+    /// flush: a rebuild cut short by a machine crash starts over, and the unsynced marker makes
+    /// the next open rebuild the whole store anyway. The rebuild flushes once, after its swap.
+    pub(crate) fn commit_unflushed(&self, txn: RwTxn<'_>) -> Result<(), StoreError> {
+        txn.commit().map_err(|e| self.lmdb(e))
+    }
+
     /// Flushes every commit so far to disk.
     pub fn sync(&self) -> Result<(), StoreError> {
         self.env.force_sync().map_err(|e| self.lmdb(e))?;
@@ -242,18 +251,18 @@ impl LmdbStore {
     pub fn begin(&self) -> Result<BatchWriter<'_>, StoreError> {
         let txn = self.write_txn()?;
         let slots = self.live_slots(&txn)?;
-        Ok(BatchWriter::new(self, txn, slots))
+        Ok(BatchWriter::new(self, txn, slots, false))
     }
 
     /// Starts a write batch whose writes to `projections` go to their *other* (rebuilding)
-    /// slots.
+    /// slots. Its commit is not flushed ([`LmdbStore::commit_unflushed`]).
     pub fn begin_rebuild(&self, projections: &[Projection]) -> Result<BatchWriter<'_>, StoreError> {
         let txn = self.write_txn()?;
         let mut slots = self.live_slots(&txn)?;
         for &p in projections {
             slots[projection_index(p)] ^= 1;
         }
-        Ok(BatchWriter::new(self, txn, slots))
+        Ok(BatchWriter::new(self, txn, slots, true))
     }
 
     /// Empties the rebuilding slot of `projection` and marks it as not yet folded.

@@ -13,7 +13,7 @@ use mailshot_projections::{
     ProjectionWriter, RollupKey, Subscriber,
 };
 
-use super::event_rows::{Row, SortedRows, push_fact_rows, push_row, sort_rows};
+use super::event_rows::{Row, push_fact_rows, push_row, sort_rows};
 use super::keys::{DEDUP_KEY_LEN, dedup_key, engagement_key, history_key, link_key, push_part};
 use super::{LmdbStore, Slot, StoreError, Table, checkpoint_key, projection_index, version_key};
 
@@ -38,12 +38,17 @@ pub struct BatchWriter<'s> {
     /// Dedup-index entries, put in key order at commit.
     pending_ids: Vec<([u8; DEDUP_KEY_LEN], Offset)>,
     pending_id_set: HashSet<FactId>,
-    /// Rows sorted elsewhere ([`BatchWriter::put_sorted`]), put before `pending`.
-    presorted: Vec<SortedRows>,
+    /// True when the batch writes only spare slots (a rebuild): its commit is not flushed.
+    spare_only: bool,
 }
 
 impl<'s> BatchWriter<'s> {
-    pub(crate) fn new(store: &'s LmdbStore, txn: RwTxn<'s>, slots: [Slot; 4]) -> Self {
+    pub(crate) fn new(
+        store: &'s LmdbStore,
+        txn: RwTxn<'s>,
+        slots: [Slot; 4],
+        spare_only: bool,
+    ) -> Self {
         BatchWriter {
             store,
             txn,
@@ -56,7 +61,7 @@ impl<'s> BatchWriter<'s> {
             first_engagements: HashMap::new(),
             pending_ids: Vec::new(),
             pending_id_set: HashSet::new(),
-            presorted: Vec::new(),
+            spare_only,
         }
     }
 
@@ -117,9 +122,6 @@ impl<'s> BatchWriter<'s> {
                 .map_err(|e| self.store.lmdb(e))?;
         }
         drop(puts);
-        for SortedRows(rows) in std::mem::take(&mut self.presorted) {
-            self.put_in_order(rows)?;
-        }
         let mut rows = std::mem::take(&mut self.pending);
         rows.extend(
             self.first_engagements
@@ -143,13 +145,21 @@ impl<'s> BatchWriter<'s> {
         Ok(())
     }
 
-    /// Adds rows sorted elsewhere (a rebuild sorts the events projection's rows on its reading
-    /// thread). They are put at commit, before the rows this writer queued itself, so where
-    /// both hold a key, this writer's row lands.
-    pub fn put_sorted(&mut self, rows: SortedRows) {
-        if !rows.is_empty() {
-            self.presorted.push(rows);
+    /// Appends `rows`, in (table, key) order and one per key, to tables that hold no greater
+    /// key (a rebuild's spare slot, emptied for it). `MDB_APPEND` puts each at the end of its
+    /// table without a search, and fills pages instead of splitting them in half. A row out of
+    /// order is refused by LMDB (`MDB_KEYEXIST`), never stored out of place.
+    pub fn append_rows(&mut self, rows: Vec<Row>) -> Result<(), StoreError> {
+        let mut rows = rows.into_iter().peekable();
+        while let Some(&(table, _, _)) = rows.peek() {
+            let db = self.db(table);
+            let mut puts =
+                SortedPuts::appending(db, &mut self.txn).map_err(|e| self.store.lmdb(e))?;
+            while let Some((_, key, value)) = rows.next_if(|row| row.0 == table) {
+                puts.put(&key, &value).map_err(|e| self.store.lmdb(e))?;
+            }
         }
+        Ok(())
     }
 
     /// Records that the dedup index holds every identity before `next_offset`.
@@ -218,7 +228,10 @@ impl<'s> BatchWriter<'s> {
                     .map_err(|e| self.store.lmdb(e))?;
             }
         }
-        self.store.commit(self.txn)
+        match self.spare_only {
+            true => self.store.commit_unflushed(self.txn),
+            false => self.store.commit(self.txn),
+        }
     }
 }
 
@@ -227,22 +240,32 @@ impl<'s> BatchWriter<'s> {
 /// root-to-leaf descent that a fresh `mdb_put` does each time.
 struct SortedPuts<'t> {
     cursor: heed::RwIter<'t, Bytes, Bytes>,
+    flags: PutFlags,
 }
 
 impl<'t> SortedPuts<'t> {
     fn new(db: super::Db, txn: &'t mut RwTxn<'_>) -> heed::Result<Self> {
         Ok(SortedPuts {
             cursor: db.iter_mut(txn)?,
+            flags: PutFlags::empty(),
+        })
+    }
+
+    /// Puts that each go after every key of the table (`MDB_APPEND`).
+    fn appending(db: super::Db, txn: &'t mut RwTxn<'_>) -> heed::Result<Self> {
+        Ok(SortedPuts {
+            cursor: db.iter_mut(txn)?,
+            flags: PutFlags::APPEND,
         })
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> heed::Result<()> {
         // SAFETY: `key` and `value` are owned by the caller, not borrowed from the database,
-        // and no reference into the database is held across this call. With no flags this is
-        // a plain insert-or-replace (`mdb_cursor_put` without `MDB_CURRENT`).
+        // and no reference into the database is held across this call. Without `MDB_CURRENT`
+        // this is an insert-or-replace, or with `MDB_APPEND` an insert at the end.
         unsafe {
             self.cursor
-                .put_current_with_options::<Bytes>(PutFlags::empty(), key, value)
+                .put_current_with_options::<Bytes>(self.flags, key, value)
         }
     }
 }

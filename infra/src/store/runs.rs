@@ -1,0 +1,352 @@
+//! Sorted runs on disk, merged back in key order: how a rebuild loads the events projection's
+//! tables without inserting into the middle of a B-tree.
+//!
+//! A rebuild writes each batch's event rows, sorted, as one run file. At the end the runs are
+//! merged into one stream in (table, key) order, which an empty table takes by appending
+//! ([`super::BatchWriter::append_rows`]): no search, no page split in the middle, no page
+//! copied twice.
+//!
+//! ```text
+//! run = row*    row = u8 table | u32 LE key length | key | u32 LE value length | value
+//! ```
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::event_rows::{Row, SortedRows};
+use super::{StoreError, Table};
+
+/// Bytes of buffer per run, for writing and for each run being merged.
+const BUFFER: usize = 256 * 1024;
+
+/// The run files of one rebuild, in a directory of their own.
+#[derive(Debug)]
+pub struct Runs {
+    dir: PathBuf,
+    files: Vec<PathBuf>,
+    rows: u64,
+}
+
+fn io_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+impl Runs {
+    /// Starts with `dir` emptied (a run left by an interrupted rebuild is worthless).
+    pub fn create(dir: &Path) -> Result<Runs, StoreError> {
+        remove_dir(dir)?;
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        Ok(Runs {
+            dir: dir.to_path_buf(),
+            files: Vec::new(),
+            rows: 0,
+        })
+    }
+
+    /// Writes `rows` as the next run.
+    pub fn write(&mut self, rows: &SortedRows) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let path = self.dir.join(format!("{:06}.run", self.files.len()));
+        let file = File::create(&path).map_err(|e| io_error(&path, e))?;
+        let mut out = BufWriter::with_capacity(BUFFER, file);
+        for (table, key, value) in &rows.0 {
+            write_row(&mut out, *table, key, value).map_err(|e| io_error(&path, e))?;
+        }
+        out.flush().map_err(|e| io_error(&path, e))?;
+        self.files.push(path);
+        self.rows += rows.len() as u64;
+        Ok(())
+    }
+
+    /// How many runs were written.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// True when no run was written.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// How many rows the runs hold, counting a key put twice twice.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Every row of every run, in (table, key) order. Where runs hold the same key, the row of
+    /// the later run wins (a later batch put it last); the others are skipped.
+    pub fn merged(&self) -> Result<Merged, StoreError> {
+        let mut heap = BinaryHeap::with_capacity(self.files.len());
+        let mut readers = Vec::with_capacity(self.files.len());
+        for (run, path) in self.files.iter().enumerate() {
+            let file = File::open(path).map_err(|e| io_error(path, e))?;
+            let mut reader = RunReader {
+                path: path.clone(),
+                input: BufReader::with_capacity(BUFFER, file),
+            };
+            if let Some(row) = reader.next_row()? {
+                heap.push(Head { row, run });
+            }
+            readers.push(reader);
+        }
+        Ok(Merged {
+            heap,
+            readers,
+            pending: None,
+        })
+    }
+
+    /// Deletes the run files and their directory.
+    pub fn remove(self) -> Result<(), StoreError> {
+        remove_dir(&self.dir)
+    }
+}
+
+fn remove_dir(dir: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error(dir, e)),
+        _ => Ok(()),
+    }
+}
+
+fn write_row(out: &mut impl Write, table: Table, key: &[u8], value: &[u8]) -> io::Result<()> {
+    let too_long = || io::Error::other("row longer than 4 GiB");
+    out.write_all(&[table as u8])?;
+    out.write_all(
+        &u32::try_from(key.len())
+            .map_err(|_| too_long())?
+            .to_le_bytes(),
+    )?;
+    out.write_all(key)?;
+    out.write_all(
+        &u32::try_from(value.len())
+            .map_err(|_| too_long())?
+            .to_le_bytes(),
+    )?;
+    out.write_all(value)
+}
+
+struct RunReader {
+    path: PathBuf,
+    input: BufReader<File>,
+}
+
+impl RunReader {
+    fn next_row(&mut self) -> Result<Option<Row>, StoreError> {
+        let mut tag = [0u8; 1];
+        match self.input.read(&mut tag) {
+            Ok(0) => return Ok(None),
+            Ok(_) => {}
+            Err(e) => return Err(io_error(&self.path, e)),
+        }
+        let table = *Table::ALL
+            .get(usize::from(tag[0]))
+            .ok_or_else(|| io_error(&self.path, format!("unknown table {}", tag[0])))?;
+        let key = self.bytes()?;
+        let value = self.bytes()?;
+        Ok(Some((table, key, value)))
+    }
+
+    fn bytes(&mut self) -> Result<Vec<u8>, StoreError> {
+        let mut len = [0u8; 4];
+        self.input
+            .read_exact(&mut len)
+            .map_err(|e| io_error(&self.path, e))?;
+        let mut out = vec![0u8; u32::from_le_bytes(len) as usize];
+        self.input
+            .read_exact(&mut out)
+            .map_err(|e| io_error(&self.path, e))?;
+        Ok(out)
+    }
+}
+
+/// The next row of one run. Rows come off the heap in (table, key, run) order; as a run's rows
+/// are read in order, rows with the same key come in the order they were put.
+struct Head {
+    row: Row,
+    run: usize,
+}
+
+impl Head {
+    fn order(&self, other: &Head) -> Ordering {
+        (self.row.0, &self.row.1)
+            .cmp(&(other.row.0, &other.row.1))
+            .then(self.run.cmp(&other.run))
+    }
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Head) -> bool {
+        self.order(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Head {}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Head) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Head {
+    fn cmp(&self, other: &Head) -> Ordering {
+        // BinaryHeap is a max-heap: reversed, its top is the smallest key.
+        other.order(self)
+    }
+}
+
+/// The merged rows of [`Runs::merged`].
+pub struct Merged {
+    heap: BinaryHeap<Head>,
+    readers: Vec<RunReader>,
+    /// The row to hand out next, unless a later row with the same key replaces it.
+    pending: Option<Row>,
+}
+
+impl Merged {
+    fn pop(&mut self) -> Result<Option<Row>, StoreError> {
+        let Some(Head { row, run }) = self.heap.pop() else {
+            return Ok(None);
+        };
+        if let Some(next) = self.readers[run].next_row()? {
+            self.heap.push(Head { row: next, run });
+        }
+        Ok(Some(row))
+    }
+
+    /// The next row in (table, key) order, one per key: of rows with the same key, the one
+    /// put last (by the latest run, and last within it).
+    pub fn next_row(&mut self) -> Result<Option<Row>, StoreError> {
+        loop {
+            let Some(row) = self.pop()? else {
+                return Ok(self.pending.take());
+            };
+            match self.pending.replace(row) {
+                Some(held) if self.pending.as_ref().is_some_and(|r| same_key(r, &held)) => {}
+                Some(held) => return Ok(Some(held)),
+                None => {}
+            }
+        }
+    }
+}
+
+impl Merged {
+    /// Up to `n` next rows (fewer only at the end).
+    pub fn next_rows(&mut self, n: usize) -> Result<Vec<Row>, StoreError> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            match self.next_row()? {
+                Some(row) => out.push(row),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn same_key(a: &Row, b: &Row) -> bool {
+    a.0 == b.0 && a.1 == b.1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(table: Table, key: &str, value: &str) -> Row {
+        (table, key.as_bytes().to_vec(), value.as_bytes().to_vec())
+    }
+
+    fn sorted(mut rows: Vec<Row>) -> SortedRows {
+        super::super::event_rows::sort_rows(&mut rows);
+        SortedRows(rows)
+    }
+
+    fn all(runs: &Runs) -> Vec<Row> {
+        let mut merged = runs.merged().expect("merge");
+        let mut out = Vec::new();
+        while let Some(r) = merged.next_row().expect("row") {
+            out.push(r);
+        }
+        out
+    }
+
+    #[test]
+    fn runs_merge_in_table_and_key_order_and_the_last_put_of_a_key_wins() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut runs = Runs::create(&dir.path().join("runs")).expect("create");
+        runs.write(&sorted(vec![
+            row(Table::TemplateIndex, "b", ""),
+            row(Table::Events, "m", "run0"),
+            row(Table::Events, "a", "run0"),
+            row(Table::Events, "z", "run0 first"),
+            row(Table::Events, "z", "run0 second"),
+        ]))
+        .expect("write");
+        runs.write(&SortedRows::default())
+            .expect("an empty run is skipped");
+        runs.write(&sorted(vec![
+            row(Table::Events, "m", "run1"),
+            row(Table::Events, "c", "run1"),
+            row(Table::TemplateIndex, "a", ""),
+        ]))
+        .expect("write");
+        runs.write(&sorted(vec![row(Table::Events, "m", "run2")]))
+            .expect("write");
+        assert_eq!((runs.len(), runs.rows()), (3, 9));
+        assert_eq!(
+            all(&runs),
+            vec![
+                row(Table::Events, "a", "run0"),
+                row(Table::Events, "c", "run1"),
+                row(Table::Events, "m", "run2"),
+                row(Table::Events, "z", "run0 second"),
+                row(Table::TemplateIndex, "a", ""),
+                row(Table::TemplateIndex, "b", ""),
+            ]
+        );
+        let mut merged = runs.merged().expect("merge");
+        assert_eq!(merged.next_rows(4).expect("rows").len(), 4);
+        assert_eq!(merged.next_rows(4).expect("rows").len(), 2);
+        assert!(merged.next_rows(4).expect("rows").is_empty());
+    }
+
+    #[test]
+    fn creating_runs_empties_what_an_interrupted_rebuild_left_and_remove_deletes_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("runs");
+        std::fs::create_dir_all(&path).expect("mkdir");
+        std::fs::write(path.join("000000.run"), b"left by a killed rebuild").expect("write");
+        let mut runs = Runs::create(&path).expect("create");
+        assert!(runs.is_empty());
+        assert_eq!(std::fs::read_dir(&path).expect("list").count(), 0);
+        runs.write(&sorted(vec![row(Table::Events, "k", "v")]))
+            .expect("write");
+        runs.remove().expect("remove");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_damaged_run_is_an_error_naming_its_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut runs = Runs::create(&dir.path().join("runs")).expect("create");
+        runs.write(&sorted(vec![row(Table::Events, "key", "value")]))
+            .expect("write");
+        let file = dir.path().join("runs").join("000000.run");
+        let bytes = std::fs::read(&file).expect("read");
+        std::fs::write(&file, &bytes[..bytes.len() - 2]).expect("truncate");
+        let err = runs.merged().map(|_| ()).expect_err("damaged");
+        assert!(err.to_string().contains("000000.run"), "{err}");
+        std::fs::write(&file, [42u8]).expect("bad table");
+        let err = runs.merged().map(|_| ()).expect_err("damaged");
+        assert!(err.to_string().contains("unknown table 42"), "{err}");
+    }
+}
