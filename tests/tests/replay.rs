@@ -185,6 +185,48 @@ fn a_dedup_index_in_the_old_key_layout_is_rebuilt_on_open() {
     assert_eq!(again.duplicates, first.accepted + first.duplicates);
 }
 
+/// A record the parser refuses, met by the reading thread halfway through a rebuild: the
+/// rebuild fails naming it, and the live projections are untouched and keep answering.
+#[test]
+fn a_rebuild_that_meets_an_unparsable_record_fails_and_leaves_the_live_projections() {
+    use mailshot_domain::Timestamp;
+    use mailshot_domain::log::{LogAppender, NewRecord};
+    use mailshot_projections::ProjectionWriter;
+
+    let (lines, _) = generate(3_000, 37);
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::open(dir.path()).unwrap();
+    ingest_lines(&mut writer, &lines[..2_000]);
+    let bad = writer
+        .log
+        .append(&[NewRecord {
+            ingest_time: Timestamp(0),
+            identities: Vec::new(),
+            raw: "{\"eventType\":".to_string(),
+            compact: None,
+        }])
+        .unwrap();
+    // Mark the record as folded, so that only a rebuild's reading thread meets it.
+    let mut batch = writer.store.begin().unwrap();
+    for p in Projection::ALL {
+        batch.set_checkpoint(p, bad + 1).unwrap();
+    }
+    batch.set_ids_checkpoint(bad + 1).unwrap();
+    batch.commit().unwrap();
+    ingest_lines(&mut writer, &lines[2_000..]);
+    let live = all_rows(&writer.store);
+    let stats = q(&writer, "get_delivery_stats", json!({}));
+
+    let err = rebuild(&writer, &Projection::ALL).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("log record {bad} does not parse")),
+        "{err}"
+    );
+    assert!(all_rows(&writer.store) == live, "a live projection changed");
+    assert_eq!(q(&writer, "get_delivery_stats", json!({})), stats);
+}
+
 fn ingested_data_dir(n: u64, seed: u64) -> (tempfile::TempDir, Rows, Rows) {
     let (lines, _) = generate(n, seed);
     let dir = tempfile::tempdir().unwrap();

@@ -91,8 +91,16 @@ fn fold_all_into_spare(
             .map_err(|_| EmbeddedError::Fold("the log reading thread panicked".into()))
     })?;
     progress.finish();
-    if let Some(runs) = runs {
-        load_event_runs(store, runs, label)?;
+    match runs {
+        Some(runs) => load_event_runs(store, runs, label)?,
+        // The reading thread hands back no runs only after sending an error, which ended the
+        // loop above; never load an events table short of its rows.
+        None if projections.contains(&Projection::Events) => {
+            return Err(EmbeddedError::Fold(
+                "the log reading thread stopped before the end".into(),
+            ));
+        }
+        None => {}
     }
     Ok(folded)
 }
