@@ -190,7 +190,7 @@ fn a_dedup_index_in_the_old_key_layout_is_rebuilt_on_open() {
 #[test]
 fn a_rebuild_that_meets_an_unparsable_record_fails_and_leaves_the_live_projections() {
     use mailshot_domain::Timestamp;
-    use mailshot_domain::log::{LogAppender, NewRecord};
+    use mailshot_domain::log::NewRecord;
     use mailshot_projections::ProjectionWriter;
 
     let (lines, _) = generate(3_000, 37);
