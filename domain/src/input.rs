@@ -142,11 +142,7 @@ impl SystemAction {
 impl Input<'_> {
     /// The identities this input carries: one per SES fact, or the event id.
     pub fn identities(&self) -> Vec<FactId> {
-        match &self.body {
-            InputBody::Ses(facts) => facts.iter().map(|f| f.id).collect(),
-            InputBody::App(app) => vec![app.id],
-            InputBody::System(sys) => vec![sys.id],
-        }
+        self.identity_days().into_iter().map(|(id, _)| id).collect()
     }
 
     /// The identities this input carries, each with the day of the event it identifies when

@@ -60,7 +60,8 @@ fn fold_all_into_spare(
         Some(end),
         "records",
     );
-    let runs = match projections.contains(&Projection::Events) {
+    let with_events = projections.contains(&Projection::Events);
+    let runs = match with_events {
         true => Some(Runs::create(&writer.dir.join(RUNS_DIR))?),
         false => None,
     };
@@ -95,7 +96,7 @@ fn fold_all_into_spare(
         Some(runs) => load_event_runs(store, runs, label)?,
         // The reading thread hands back no runs only after sending an error, which ended the
         // loop above; never load an events table short of its rows.
-        None if projections.contains(&Projection::Events) => {
+        None if with_events => {
             return Err(EmbeddedError::Fold(
                 "the log reading thread stopped before the end".into(),
             ));

@@ -115,8 +115,8 @@ impl<'s> BatchWriter<'s> {
     pub fn flush_pending(&mut self) -> Result<(), StoreError> {
         let mut ids = std::mem::take(&mut self.pending_ids);
         ids.sort_unstable_by_key(|a| a.0);
-        let mut puts =
-            SortedPuts::new(self.store.ids, &mut self.txn).map_err(|e| self.store.lmdb(e))?;
+        let mut puts = SortedPuts::new(self.store.ids, &mut self.txn, PutFlags::empty())
+            .map_err(|e| self.store.lmdb(e))?;
         for (key, offset) in ids {
             puts.put(&key, &offset.to_be_bytes())
                 .map_err(|e| self.store.lmdb(e))?;
@@ -129,15 +129,16 @@ impl<'s> BatchWriter<'s> {
                 .map(|((table, key), value)| (table, key, value)),
         );
         sort_rows(&mut rows);
-        self.put_in_order(rows)
+        self.put_in_order(rows, PutFlags::empty())
     }
 
-    /// Puts rows already sorted by table and key, one cursor per table.
-    fn put_in_order(&mut self, rows: Vec<Row>) -> Result<(), StoreError> {
+    /// Puts rows already sorted by table and key, one cursor per table, with `flags`.
+    fn put_in_order(&mut self, rows: Vec<Row>, flags: PutFlags) -> Result<(), StoreError> {
         let mut rows = rows.into_iter().peekable();
         while let Some(&(table, _, _)) = rows.peek() {
             let db = self.db(table);
-            let mut puts = SortedPuts::new(db, &mut self.txn).map_err(|e| self.store.lmdb(e))?;
+            let mut puts =
+                SortedPuts::new(db, &mut self.txn, flags).map_err(|e| self.store.lmdb(e))?;
             while let Some((_, key, value)) = rows.next_if(|row| row.0 == table) {
                 puts.put(&key, &value).map_err(|e| self.store.lmdb(e))?;
             }
@@ -150,16 +151,7 @@ impl<'s> BatchWriter<'s> {
     /// table without a search, and fills pages instead of splitting them in half. A row out of
     /// order is refused by LMDB (`MDB_KEYEXIST`), never stored out of place.
     pub fn append_rows(&mut self, rows: Vec<Row>) -> Result<(), StoreError> {
-        let mut rows = rows.into_iter().peekable();
-        while let Some(&(table, _, _)) = rows.peek() {
-            let db = self.db(table);
-            let mut puts =
-                SortedPuts::appending(db, &mut self.txn).map_err(|e| self.store.lmdb(e))?;
-            while let Some((_, key, value)) = rows.next_if(|row| row.0 == table) {
-                puts.put(&key, &value).map_err(|e| self.store.lmdb(e))?;
-            }
-        }
-        Ok(())
+        self.put_in_order(rows, PutFlags::APPEND)
     }
 
     /// Records that the dedup index holds every identity before `next_offset`.
@@ -228,9 +220,10 @@ impl<'s> BatchWriter<'s> {
                     .map_err(|e| self.store.lmdb(e))?;
             }
         }
-        match self.spare_only {
-            true => self.store.commit_unflushed(self.txn),
-            false => self.store.commit(self.txn),
+        if self.spare_only {
+            self.store.commit_unflushed(self.txn)
+        } else {
+            self.store.commit(self.txn)
         }
     }
 }
@@ -244,18 +237,12 @@ struct SortedPuts<'t> {
 }
 
 impl<'t> SortedPuts<'t> {
-    fn new(db: super::Db, txn: &'t mut RwTxn<'_>) -> heed::Result<Self> {
+    /// Puts with `flags`: none for insert-or-replace, `APPEND` for keys after every key of
+    /// the table.
+    fn new(db: super::Db, txn: &'t mut RwTxn<'_>, flags: PutFlags) -> heed::Result<Self> {
         Ok(SortedPuts {
             cursor: db.iter_mut(txn)?,
-            flags: PutFlags::empty(),
-        })
-    }
-
-    /// Puts that each go after every key of the table (`MDB_APPEND`).
-    fn appending(db: super::Db, txn: &'t mut RwTxn<'_>) -> heed::Result<Self> {
-        Ok(SortedPuts {
-            cursor: db.iter_mut(txn)?,
-            flags: PutFlags::APPEND,
+            flags,
         })
     }
 
