@@ -191,6 +191,11 @@ fn kill_9_during_replay_keeps_answers_and_replay_completes() {
     assert_eq!(check_log(data.path()), end, "replay never appends");
     // The run files a killed replay left were emptied by the next one, which removed its own.
     assert!(!data.path().join("rebuild-runs").exists());
+    // Rebuild commits are not flushed one by one; the finished replay flushed them all.
+    assert!(
+        !data.path().join("store").join("unsynced").exists(),
+        "a finished replay leaves the store flushed"
+    );
     let out = run_cli(data.path(), &["verify"]);
     assert!(
         out.status.success(),
