@@ -14,6 +14,7 @@ use mailshot_projections::{
 };
 
 use super::keys::{event_key, fact_sort_key, index_key, stored_sort_key};
+use super::row_sort::sort_rows;
 use super::{StoreError, Table, event_codec};
 
 /// A row to put: its table, key and value.
@@ -72,12 +73,6 @@ fn push_rows(
         index_key(sequence_id, sort_key, email),
         Vec::new(),
     ));
-}
-
-/// Sorts rows by table and key. Stable: when a key is queued twice, the later row stays last,
-/// so it is the one that lands.
-pub(crate) fn sort_rows(rows: &mut [Row]) {
-    rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
 }
 
 /// Rows sorted by table and key, ready to be written as a run ([`super::Runs::write`]).

@@ -12,6 +12,7 @@ mod event_rows;
 mod keys;
 mod meta;
 mod reader;
+mod row_sort;
 mod runs;
 mod sync;
 mod writer;

@@ -266,7 +266,7 @@ mod tests {
     }
 
     fn sorted(mut rows: Vec<Row>) -> SortedRows {
-        super::super::event_rows::sort_rows(&mut rows);
+        super::super::row_sort::sort_rows(&mut rows);
         SortedRows(rows)
     }
 

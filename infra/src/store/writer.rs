@@ -13,8 +13,9 @@ use mailshot_projections::{
     ProjectionWriter, RollupKey, Subscriber,
 };
 
-use super::event_rows::{Row, push_fact_rows, push_row, sort_rows};
+use super::event_rows::{Row, push_fact_rows, push_row};
 use super::keys::{DEDUP_KEY_LEN, dedup_key, engagement_key, history_key, link_key, push_part};
+use super::row_sort::sort_rows;
 use super::{LmdbStore, Slot, StoreError, Table, checkpoint_key, projection_index, version_key};
 
 /// A write batch. Rollup additions and subscriber rows are gathered in memory and written
