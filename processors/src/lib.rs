@@ -17,7 +17,7 @@ use mailshot_projections::{Projection, ProjectionWriter};
 
 pub use record::RecordView;
 
-/// Folds one record into one projection.
+/// Folds one record into one projection: [`fold_write_only`] and [`fold_stateful`] together.
 pub fn fold<W: ProjectionWriter>(
     projection: Projection,
     record: &RecordView<'_>,
@@ -26,6 +26,36 @@ pub fn fold<W: ProjectionWriter>(
     match projection {
         Projection::Events => events::fold(record, writer),
         Projection::Subscribers => subscribers::fold(record, writer),
+        Projection::Rollups => rollups::fold(record, writer),
+        Projection::Links => links::fold(record, writer),
+    }
+}
+
+/// The part of a projection's fold that reads nothing and writes rows that depend on the
+/// record alone: every event row, and the subscribers' audit trail. A rebuild runs it apart
+/// from the store, on another thread, and bulk-loads its rows.
+pub fn fold_write_only<W: ProjectionWriter>(
+    projection: Projection,
+    record: &RecordView<'_>,
+    writer: &mut W,
+) -> Result<(), W::Error> {
+    match projection {
+        Projection::Events => events::fold(record, writer),
+        Projection::Subscribers => subscribers::fold_history(record, writer),
+        Projection::Rollups | Projection::Links => Ok(()),
+    }
+}
+
+/// The rest of a projection's fold, which reads what earlier records wrote: with
+/// [`fold_write_only`], in either order, it does what [`fold`] does.
+pub fn fold_stateful<W: ProjectionWriter>(
+    projection: Projection,
+    record: &RecordView<'_>,
+    writer: &mut W,
+) -> Result<(), W::Error> {
+    match projection {
+        Projection::Events => Ok(()),
+        Projection::Subscribers => subscribers::fold_state(record, writer),
         Projection::Rollups => rollups::fold(record, writer),
         Projection::Links => links::fold(record, writer),
     }

@@ -1,8 +1,6 @@
 //! The subscribers fold: a row for every address seen, its profile, suppression causes,
 //! unsubscription, executions, and the audit-trail index of the records that concern it.
 
-use std::collections::BTreeSet;
-
 use mailshot_domain::{AppEvent, EventType, InputBody, SystemAction, SystemEvent, Timestamp};
 use mailshot_projections::{
     Execution, ProjectionWriter, Subscriber, SuppressionCause, Unsubscription,
@@ -14,18 +12,48 @@ pub(crate) fn fold<W: ProjectionWriter>(
     record: &RecordView<'_>,
     w: &mut W,
 ) -> Result<(), W::Error> {
+    fold_state(record, w)?;
+    fold_history(record, w)
+}
+
+/// The audit trail: the record's offset under every address it concerns, once each. It reads
+/// nothing, so a rebuild runs it apart from the store.
+pub(crate) fn fold_history<W: ProjectionWriter>(
+    record: &RecordView<'_>,
+    w: &mut W,
+) -> Result<(), W::Error> {
     match &record.input.body {
         InputBody::Ses(_) => {
-            let mut touched = BTreeSet::new();
+            let mut noted: Vec<&str> = Vec::new();
+            for fact in record.new_facts() {
+                if !noted.contains(&&*fact.email) {
+                    noted.push(&fact.email);
+                    w.add_history(&fact.email, record.offset)?;
+                }
+            }
+            Ok(())
+        }
+        InputBody::App(app) => match &app.email {
+            Some(email) => w.add_history(email, record.offset),
+            None => Ok(()),
+        },
+        InputBody::System(sys) => w.add_history(&sys.email, record.offset),
+    }
+}
+
+/// Everything but the audit trail: subscriber rows, their profiles, suppression causes,
+/// unsubscriptions and executions.
+pub(crate) fn fold_state<W: ProjectionWriter>(
+    record: &RecordView<'_>,
+    w: &mut W,
+) -> Result<(), W::Error> {
+    match &record.input.body {
+        InputBody::Ses(_) => {
             for fact in record.new_facts() {
                 let unsubscribes = fact.event_type == EventType::Subscription
                     && fact.unsubscribe_all == Some(true);
-                // Most facts (deliveries, opens, clicks) change nothing on a known subscriber:
-                // only note the record in the audit trail.
+                // Most facts (deliveries, opens, clicks) change nothing on a known subscriber.
                 if !fact.suppresses() && !unsubscribes && w.has_subscriber(&fact.email)? {
-                    if touched.insert(fact.email.clone()) {
-                        w.add_history(&fact.email, record.offset)?;
-                    }
                     continue;
                 }
                 let mut sub = load(w, &fact.email)?;
@@ -56,17 +84,14 @@ pub(crate) fn fold<W: ProjectionWriter>(
                         &fact.id.to_hex(),
                     );
                 }
-                if touched.insert(fact.email.clone()) {
-                    w.add_history(&fact.email, record.offset)?;
-                }
                 if sub != before || before.email.is_empty() {
                     save(w, sub, &fact.email)?;
                 }
             }
             Ok(())
         }
-        InputBody::App(app) => fold_app(app, record, w),
-        InputBody::System(sys) => fold_system(sys, record, w),
+        InputBody::App(app) => fold_app(app, w),
+        InputBody::System(sys) => fold_system(sys, w),
     }
 }
 
@@ -130,11 +155,7 @@ fn unsubscribe(sub: &mut Subscriber, at: Timestamp, via: &str, event_id: &str) {
 
 /// App events carrying `detail.email` update the profile with the default mapping:
 /// `firstName` from `detail.firstName`, attributes = the rest of `detail`.
-fn fold_app<W: ProjectionWriter>(
-    app: &AppEvent<'_>,
-    record: &RecordView<'_>,
-    w: &mut W,
-) -> Result<(), W::Error> {
+fn fold_app<W: ProjectionWriter>(app: &AppEvent<'_>, w: &mut W) -> Result<(), W::Error> {
     let Some(email) = &app.email else {
         return Ok(());
     };
@@ -153,15 +174,10 @@ fn fold_app<W: ProjectionWriter>(
         first_name,
         serde_json::Value::Object(detail),
     );
-    w.add_history(email, record.offset)?;
     save(w, sub, email)
 }
 
-fn fold_system<W: ProjectionWriter>(
-    sys: &SystemEvent,
-    record: &RecordView<'_>,
-    w: &mut W,
-) -> Result<(), W::Error> {
+fn fold_system<W: ProjectionWriter>(sys: &SystemEvent, w: &mut W) -> Result<(), W::Error> {
     let mut sub = load(w, &sys.email)?;
     let at = sys.time.to_string();
     match &sys.action {
@@ -224,6 +240,5 @@ fn fold_system<W: ProjectionWriter>(
         }
         SystemAction::EmailSent { .. } | SystemAction::EmailSkipped { .. } => {}
     }
-    w.add_history(&sys.email, record.offset)?;
     save(w, sub, &sys.email)
 }

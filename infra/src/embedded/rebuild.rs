@@ -1,14 +1,14 @@
 //! Rebuilds (`replay`), backfills and `verify`: folding the whole log into the spare slot of
 //! a projection while the live slot keeps answering, then swapping in one transaction.
 
-use mailshot_processors::{RecordView, fold};
+use mailshot_processors::{RecordView, fold_stateful, fold_write_only};
 use mailshot_projections::{Projection, ProjectionWriter};
 use mailshot_replay::Digest;
 use serde::Serialize;
 
 use super::{EmbeddedError, Writer, catch_up, parse_logged, rebuild_batch_size};
 use crate::progress::Progress;
-use crate::store::{EventRows, Runs};
+use crate::store::{Runs, WriteOnlyRows};
 
 /// Rebuilds `projections` from offset 0 into their spare slots, then makes each live.
 /// A kill at any point leaves the live slots untouched; running it again starts over and
@@ -35,18 +35,30 @@ struct Parsed {
     input: mailshot_domain::Input<'static>,
 }
 
-/// Rows put per transaction when the events tables are loaded from the runs.
+/// Rows put per transaction when the write-only tables are loaded from the runs.
 const APPEND_BATCH: usize = 262_144;
 
 /// Rows handed from the merging thread to the appending one at a time.
 const APPEND_CHUNK: usize = 4_096;
 
+/// Records the reading thread hands to the folding one at a time. Much smaller than a
+/// transaction, so the folding thread starts after a few milliseconds instead of waiting for a
+/// whole batch to be parsed, and the two threads stay busy together to the end.
+const PARSED_CHUNK: usize = 8_192;
+
+/// Chunks the channel between the reading and folding threads holds: about one transaction's
+/// worth of parsed records.
+fn chunks_in_flight(batch_size: usize) -> usize {
+    batch_size.div_ceil(PARSED_CHUNK).max(1)
+}
+
 /// Folds the whole log, parsing each record once, into the spare slots of `projections`.
 ///
-/// One thread reads and parses the next batch and folds the events projection there (it only
-/// writes, and writes the most), sorting each batch's rows into a run file ([`Runs`]); this
-/// thread folds the other projections and commits. At the end the runs are merged into the
-/// events tables, each row appended at the end of its table.
+/// One thread reads and parses the log and runs the write-only folds there (the event rows
+/// and the subscribers' history: most of the rows, and they read nothing), sorting each
+/// batch's rows into a run file ([`Runs`]); this thread runs the stateful folds, committing
+/// every `batch_size` records. At the end the runs are merged into their tables, each row
+/// appended at the end of its table.
 fn fold_all_into_spare(
     writer: &Writer,
     projections: &[Projection],
@@ -60,64 +72,63 @@ fn fold_all_into_spare(
         Some(end),
         "records",
     );
-    let with_events = projections.contains(&Projection::Events);
-    let runs = match with_events {
-        true => Some(Runs::create(&writer.dir.join(RUNS_DIR))?),
-        false => None,
-    };
-    let others: Vec<Projection> = projections
-        .iter()
-        .copied()
-        .filter(|&p| p != Projection::Events)
-        .collect();
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Parsed>, EmbeddedError>>(1);
+    let runs = Runs::create(&writer.dir.join(RUNS_DIR))?;
+    let batch_size = rebuild_batch_size();
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Parsed>, EmbeddedError>>(
+        chunks_in_flight(batch_size),
+    );
     let mut folded = 0;
     let runs = std::thread::scope(|scope| -> Result<Option<Runs>, EmbeddedError> {
-        let batch_size = rebuild_batch_size();
-        let reading = scope.spawn(move || read_and_parse(log, batch_size, runs, sender));
-        let mut last_batch = 0;
-        for batch in receiver {
-            let batch = batch?;
-            last_batch = batch.len();
-            fold_batch(store, projections, &others, batch, &mut folded)?;
-            progress.inc(last_batch as u64);
+        let reading =
+            scope.spawn(move || read_and_parse(log, projections, batch_size, runs, sender));
+        let mut batch = store.begin_rebuild(projections)?;
+        let mut in_batch = 0;
+        for chunk in receiver {
+            let chunk = chunk?;
+            let n = chunk.len();
+            fold_chunk(projections, chunk, &mut batch)?;
+            folded += n as u64;
+            in_batch += n;
+            progress.inc(n as u64);
+            if in_batch >= batch_size {
+                commit(batch, projections, folded)?;
+                batch = store.begin_rebuild(projections)?;
+                in_batch = 0;
+            }
         }
-        if last_batch == 0 || last_batch == batch_size {
-            // An empty log, or one ending on a batch boundary: still record the checkpoint and
-            // version of every slot.
-            fold_batch(store, projections, &others, Vec::new(), &mut folded)?;
-        }
+        // Also when the log is empty or ends on a batch boundary: the checkpoint and version
+        // of every slot are recorded.
+        commit(batch, projections, folded)?;
         reading
             .join()
             .map_err(|_| EmbeddedError::Fold("the log reading thread panicked".into()))
     })?;
     progress.finish();
-    match runs {
-        Some(runs) => load_event_runs(store, runs, label)?,
-        // The reading thread hands back no runs only after sending an error, which ended the
-        // loop above; never load an events table short of its rows.
-        None if with_events => {
-            return Err(EmbeddedError::Fold(
-                "the log reading thread stopped before the end".into(),
-            ));
-        }
-        None => {}
-    }
+    // The reading thread hands back no runs only after sending an error, which ended the loop
+    // above; never load a table short of its rows.
+    let runs = runs.ok_or_else(|| {
+        EmbeddedError::Fold("the log reading thread stopped before the end".into())
+    })?;
+    load_runs(store, projections, runs, label)?;
     Ok(folded)
 }
 
 /// Where a rebuild keeps its run files, inside the data dir.
 const RUNS_DIR: &str = "rebuild-runs";
 
-/// Merges the runs into the spare slot's events tables, then deletes them. One thread merges
-/// while this one appends.
-fn load_event_runs(
+/// Merges the runs into the spare slots' write-only tables, then deletes them. One thread
+/// merges while this one appends.
+fn load_runs(
     store: &crate::store::LmdbStore,
+    projections: &[Projection],
     runs: Runs,
     label: &str,
 ) -> Result<(), EmbeddedError> {
+    if runs.rows() == 0 {
+        return Ok(runs.remove()?);
+    }
     let mut progress = Progress::new(
-        &format!("{label} events: loading sorted rows"),
+        &format!("{label}: loading sorted rows"),
         Some(runs.rows()),
         "rows",
     );
@@ -133,7 +144,7 @@ fn load_event_runs(
                 }
             }
         });
-        let mut writer = store.begin_rebuild(&[Projection::Events])?;
+        let mut writer = store.begin_rebuild(projections)?;
         let mut in_txn = 0;
         for rows in receiver {
             let rows = rows?;
@@ -143,7 +154,7 @@ fn load_event_runs(
             in_txn += n;
             if in_txn >= APPEND_BATCH {
                 writer.commit()?;
-                writer = store.begin_rebuild(&[Projection::Events])?;
+                writer = store.begin_rebuild(projections)?;
                 in_txn = 0;
             }
         }
@@ -155,42 +166,47 @@ fn load_event_runs(
     Ok(())
 }
 
-/// Folds `others` (the projections but events) over the batch's records, and commits with
-/// every projection's checkpoint (the events rows are loaded from the runs at the end).
-fn fold_batch(
-    store: &crate::store::LmdbStore,
+/// Runs the stateful folds of `projections` over a chunk of records.
+fn fold_chunk(
     projections: &[Projection],
-    others: &[Projection],
-    batch: Vec<Parsed>,
-    folded: &mut u64,
+    chunk: Vec<Parsed>,
+    writer: &mut crate::store::BatchWriter<'_>,
 ) -> Result<(), EmbeddedError> {
-    let mut writer = store.begin_rebuild(projections)?;
-    let n = batch.len() as u64;
-    for record in batch {
+    for record in chunk {
         let view = RecordView {
             offset: record.offset,
             input: record.input,
             new_ids: &record.identities,
         };
-        for &p in others {
-            fold(p, &view, &mut writer)?;
+        for &p in projections {
+            fold_stateful(p, &view, writer)?;
         }
     }
-    *folded += n;
+    Ok(())
+}
+
+/// Commits a batch with every projection's checkpoint at `folded` (the write-only rows are
+/// loaded from the runs at the end).
+fn commit(
+    mut writer: crate::store::BatchWriter<'_>,
+    projections: &[Projection],
+    folded: u64,
+) -> Result<(), EmbeddedError> {
     for &p in projections {
-        writer.set_checkpoint(p, *folded)?;
+        writer.set_checkpoint(p, folded)?;
     }
     writer.commit()?;
     Ok(())
 }
 
-/// The reading thread: log records, parsed, sent in batches of `batch_size`. With `runs`, it
-/// folds the events projection too and writes each batch's rows as a run; it returns the runs
-/// (`None` after an error, which it has sent).
+/// The reading thread: log records, parsed, sent in chunks of [`PARSED_CHUNK`]. It runs the
+/// write-only folds of `projections` too, and writes their rows of every `batch_size` records,
+/// sorted, as a run; it returns the runs (`None` after an error, which it has sent).
 fn read_and_parse(
     log: &crate::log::SegmentLog,
+    projections: &[Projection],
     batch_size: usize,
-    mut runs: Option<Runs>,
+    mut runs: Runs,
     sender: std::sync::mpsc::SyncSender<Result<Vec<Parsed>, EmbeddedError>>,
 ) -> Option<Runs> {
     let fail = |e: EmbeddedError| {
@@ -201,8 +217,10 @@ fn read_and_parse(
         Ok(r) => r,
         Err(e) => return fail(e.into()),
     };
-    let mut batch = Vec::with_capacity(batch_size);
-    let mut event_rows = EventRows::default();
+    let chunk_size = PARSED_CHUNK.min(batch_size);
+    let mut chunk = Vec::with_capacity(chunk_size);
+    let mut in_run = 0;
+    let mut rows = WriteOnlyRows::default();
     let mut records = records.peekable();
     while let Some(record) = records.next() {
         let parsed = record.map_err(EmbeddedError::from).and_then(|record| {
@@ -211,8 +229,8 @@ fn read_and_parse(
                 input: parse_logged(&record)?,
                 new_ids: &record.identities,
             };
-            if runs.is_some() {
-                fold(Projection::Events, &view, &mut event_rows)?;
+            for &p in projections {
+                fold_write_only(p, &view, &mut rows)?;
             }
             let mut input = view.input;
             // The folds read the parsed input only: the verbatim text stays in the log
@@ -226,23 +244,25 @@ fn read_and_parse(
             })
         });
         match parsed {
-            Ok(p) => batch.push(p),
+            Ok(p) => chunk.push(p),
             Err(e) => return fail(e),
         }
-        if batch.len() == batch_size || records.peek().is_none() {
-            if let Some(runs) = runs.as_mut() {
-                let rows = std::mem::take(&mut event_rows).into_sorted();
-                if let Err(e) = runs.write(&rows) {
-                    return fail(e.into());
-                }
+        in_run += 1;
+        let last = records.peek().is_none();
+        if in_run == batch_size || last {
+            if let Err(e) = runs.write(&std::mem::take(&mut rows).into_sorted()) {
+                return fail(e.into());
             }
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+            in_run = 0;
+        }
+        if chunk.len() == chunk_size || last {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
             if sender.send(Ok(full)).is_err() {
                 return None;
             }
         }
     }
-    runs
+    Some(runs)
 }
 
 /// The outcome of `verify` for one projection.

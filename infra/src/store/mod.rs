@@ -15,6 +15,7 @@ mod reader;
 mod row_sort;
 mod runs;
 mod sync;
+mod write_only_rows;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -24,10 +25,10 @@ use heed::{Database, Env, EnvOpenOptions, RoTxn, RwTxn};
 use mailshot_domain::log::Offset;
 use mailshot_projections::Projection;
 
-pub use event_rows::{EventRows, SortedRows};
 pub use reader::Snapshot;
 pub use runs::{Merged, Runs};
 pub use sync::{SYNC_EVERY, needs_rebuild};
+pub use write_only_rows::{SortedRows, WriteOnlyRows};
 pub use writer::BatchWriter;
 
 /// Errors of the embedded store.
@@ -43,9 +44,9 @@ pub enum StoreError {
     Io { path: PathBuf, reason: String },
     #[error("corrupt row in table {table}: {reason}")]
     Corrupt { table: &'static str, reason: String },
-    /// The events fold, prepared apart from the store ([`EventRows`]), made another call.
-    #[error("the events projection is built apart from the store and cannot call `{call}`")]
-    EventRowsOnly { call: &'static str },
+    /// A write-only fold, run apart from the store ([`WriteOnlyRows`]), made another call.
+    #[error("the write-only folds run apart from the store and cannot call `{call}`")]
+    WriteOnlyRows { call: &'static str },
 }
 
 pub(crate) type Db = Database<Bytes, Bytes>;

@@ -16,7 +16,8 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::event_rows::{Row, SortedRows};
+use super::event_rows::Row;
+use super::write_only_rows::SortedRows;
 use super::{StoreError, Table};
 
 /// Bytes of buffer per run, for writing and for each run being merged.
