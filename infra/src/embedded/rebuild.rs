@@ -79,8 +79,12 @@ fn fold_all_into_spare(
     );
     let mut folded = 0;
     let runs = std::thread::scope(|scope| -> Result<Option<Runs>, EmbeddedError> {
-        let reading =
-            scope.spawn(move || read_and_parse(log, projections, batch_size, runs, sender));
+        let reading = std::thread::Builder::new()
+            .name("rebuild-read".into())
+            .spawn_scoped(scope, move || {
+                read_and_parse(log, projections, batch_size, runs, sender)
+            })
+            .map_err(|e| EmbeddedError::Fold(format!("cannot start the reading thread: {e}")))?;
         let mut batch = store.begin_rebuild(projections)?;
         let mut in_batch = 0;
         for chunk in receiver {
@@ -135,15 +139,18 @@ fn load_runs(
     let mut merged = runs.merged()?;
     let (sender, receiver) = std::sync::mpsc::sync_channel(4);
     std::thread::scope(|scope| -> Result<(), EmbeddedError> {
-        scope.spawn(move || {
-            loop {
-                let rows = merged.next_rows(APPEND_CHUNK);
-                let last = rows.as_ref().map_or(true, |r| r.len() < APPEND_CHUNK);
-                if sender.send(rows).is_err() || last {
-                    return;
+        std::thread::Builder::new()
+            .name("rebuild-merge".into())
+            .spawn_scoped(scope, move || {
+                loop {
+                    let rows = merged.next_rows(APPEND_CHUNK);
+                    let last = rows.as_ref().map_or(true, |r| r.len() < APPEND_CHUNK);
+                    if sender.send(rows).is_err() || last {
+                        return;
+                    }
                 }
-            }
-        });
+            })
+            .map_err(|e| EmbeddedError::Fold(format!("cannot start the merging thread: {e}")))?;
         let mut writer = store.begin_rebuild(projections)?;
         let mut in_txn = 0;
         for rows in receiver {
