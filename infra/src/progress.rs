@@ -11,6 +11,7 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     label: String,
     total: Option<u64>,
+    unit: String,
     done: u64,
     started: Instant,
     last_line: Instant,
@@ -44,6 +45,7 @@ impl Progress {
             bar,
             label: label.to_string(),
             total,
+            unit: unit.to_string(),
             done: 0,
             started: Instant::now(),
             last_line: Instant::now(),
@@ -66,10 +68,29 @@ impl Progress {
         }
     }
 
-    /// Ends the report.
+    /// Ends the report with one line: what was done, how long it took and at what rate (the
+    /// figures a benchmark of each phase needs).
     pub fn finish(self) {
         if let Some(bar) = self.bar {
             bar.finish_and_clear();
         }
+        if !self.quiet && self.done > 0 {
+            let secs = self.started.elapsed().as_secs_f64();
+            note(&format!(
+                "{}: {} {} in {:.2}s ({:.0}/s)",
+                self.label,
+                self.done,
+                self.unit,
+                secs,
+                self.done as f64 / secs.max(1e-9)
+            ));
+        }
+    }
+}
+
+/// Writes one line of progress on stderr, unless `MAILSHOT_QUIET` is set.
+pub fn note(line: &str) {
+    if std::env::var_os("MAILSHOT_QUIET").is_none() {
+        eprintln!("{line}");
     }
 }

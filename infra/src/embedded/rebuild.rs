@@ -21,10 +21,15 @@ pub fn rebuild(writer: &Writer, projections: &[Projection]) -> Result<u64, Embed
         store.reset_rebuild(p)?;
     }
     let folded = fold_all_into_spare(writer, projections, "replaying")?;
+    let started = std::time::Instant::now();
     for &p in projections {
         store.swap_rebuilt(p)?;
     }
     store.sync()?;
+    crate::progress::note(&format!(
+        "replaying: made live and flushed in {:.2}s",
+        started.elapsed().as_secs_f64()
+    ));
     Ok(folded)
 }
 
@@ -136,7 +141,8 @@ fn load_runs(
         Some(runs.rows()),
         "rows",
     );
-    let mut merged = runs.merged()?;
+    let maps = runs.map()?;
+    let mut merged = maps.merged()?;
     let (sender, receiver) = std::sync::mpsc::sync_channel(4);
     std::thread::scope(|scope| -> Result<(), EmbeddedError> {
         std::thread::Builder::new()
@@ -155,10 +161,9 @@ fn load_runs(
         let mut in_txn = 0;
         for rows in receiver {
             let rows = rows?;
-            let n = rows.len();
-            writer.append_rows(rows)?;
-            progress.inc(n as u64);
-            in_txn += n;
+            writer.append_rows(&rows)?;
+            progress.inc(rows.len() as u64);
+            in_txn += rows.len();
             if in_txn >= APPEND_BATCH {
                 writer.commit()?;
                 writer = store.begin_rebuild(projections)?;
@@ -168,6 +173,7 @@ fn load_runs(
         writer.commit()?;
         Ok(())
     })?;
+    drop(maps);
     progress.finish();
     runs.remove()?;
     Ok(())

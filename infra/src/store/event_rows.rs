@@ -10,6 +10,9 @@ use super::{Table, event_codec};
 /// A row to put: its table, key and value.
 pub(crate) type Row = (Table, Vec<u8>, Vec<u8>);
 
+/// A row borrowed from elsewhere (a mapped run, a [`Row`]): its table, key and value.
+pub type RowRef<'a> = (Table, &'a [u8], &'a [u8]);
+
 /// Queues the event row of `fact` and its two index rows, exactly as
 /// `push_row(&EventRow::from_fact(fact), ..)` would, without building the row's text fields.
 pub(crate) fn push_fact_rows(fact: &EngagementFact<'_>, out: &mut Vec<Row>) {

@@ -25,8 +25,9 @@ use heed::{Database, Env, EnvOpenOptions, RoTxn, RwTxn};
 use mailshot_domain::log::Offset;
 use mailshot_projections::Projection;
 
+pub use event_rows::RowRef;
 pub use reader::Snapshot;
-pub use runs::{Merged, Runs};
+pub use runs::{MappedRuns, Merged, Runs};
 pub use sync::{SYNC_EVERY, needs_rebuild};
 pub use write_only_rows::{SortedRows, WriteOnlyRows};
 pub use writer::BatchWriter;

@@ -1,10 +1,11 @@
-//! Sorted runs on disk, merged back in key order: how a rebuild loads the events projection's
-//! tables without inserting into the middle of a B-tree.
+//! Sorted runs on disk, merged back in key order: how a rebuild loads the write-only tables
+//! (events, their indexes, history) without inserting into the middle of a B-tree.
 //!
-//! A rebuild writes each batch's event rows, sorted, as one run file. At the end the runs are
-//! merged into one stream in (table, key) order, which an empty table takes by appending
-//! ([`super::BatchWriter::append_rows`]): no search, no page split in the middle, no page
-//! copied twice.
+//! A rebuild writes each batch's write-only rows, sorted, as one run file. At the end the runs
+//! are mapped into memory and merged into one stream in (table, key) order, which an empty
+//! table takes by appending ([`super::BatchWriter::append_rows`]): no search, no page split in
+//! the middle, no page copied twice. The merged rows borrow from the maps: no row is copied
+//! or allocated on its way from a run into its table.
 //!
 //! ```text
 //! run = row*    row = u8 table | u32 LE key length | key | u32 LE value length | value
@@ -13,14 +14,16 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::event_rows::Row;
+use memmap2::Mmap;
+
+use super::event_rows::RowRef;
 use super::write_only_rows::SortedRows;
 use super::{StoreError, Table};
 
-/// Bytes of buffer per run, for writing and for each run being merged.
+/// Bytes of buffer for writing a run.
 const BUFFER: usize = 256 * 1024;
 
 /// The run files of one rebuild, in a directory of their own.
@@ -82,27 +85,21 @@ impl Runs {
         self.rows
     }
 
-    /// Every row of every run, in (table, key) order. Where runs hold the same key, the row of
-    /// the later run wins (a later batch put it last); the others are skipped.
-    pub fn merged(&self) -> Result<Merged, StoreError> {
-        let mut heap = BinaryHeap::with_capacity(self.files.len());
-        let mut readers = Vec::with_capacity(self.files.len());
-        for (run, path) in self.files.iter().enumerate() {
+    /// Maps every run into memory, to be merged ([`MappedRuns::merged`]).
+    pub fn map(&self) -> Result<MappedRuns, StoreError> {
+        let mut maps = Vec::with_capacity(self.files.len());
+        for path in &self.files {
             let file = File::open(path).map_err(|e| io_error(path, e))?;
-            let mut reader = RunReader {
-                path: path.clone(),
-                input: BufReader::with_capacity(BUFFER, file),
-            };
-            if let Some(row) = reader.next_row()? {
-                heap.push(Head { row, run });
-            }
-            readers.push(reader);
+            // SAFETY: a run file is written whole and closed before it is mapped, in a
+            // directory of this rebuild's own (the data dir's lock keeps other processes out),
+            // and nothing writes it again; it is removed only after the map is dropped.
+            let map = unsafe { Mmap::map(&file) }.map_err(|e| io_error(path, e))?;
+            // Each run is read once, front to back: read ahead, drop pages behind.
+            #[cfg(unix)]
+            let _ = map.advise(memmap2::Advice::Sequential);
+            maps.push((path.clone(), map));
         }
-        Ok(Merged {
-            heap,
-            readers,
-            pending: None,
-        })
+        Ok(MappedRuns { maps })
     }
 
     /// Deletes the run files and their directory.
@@ -135,86 +132,125 @@ fn write_row(out: &mut impl Write, table: Table, key: &[u8], value: &[u8]) -> io
     out.write_all(value)
 }
 
-struct RunReader {
-    path: PathBuf,
-    input: BufReader<File>,
+/// The runs of a rebuild, mapped into memory.
+pub struct MappedRuns {
+    maps: Vec<(PathBuf, Mmap)>,
 }
 
-impl RunReader {
-    fn next_row(&mut self) -> Result<Option<Row>, StoreError> {
-        let mut tag = [0u8; 1];
-        match self.input.read(&mut tag) {
-            Ok(0) => return Ok(None),
-            Ok(_) => {}
-            Err(e) => return Err(io_error(&self.path, e)),
+impl MappedRuns {
+    /// Every row of every run, in (table, key) order. Where runs hold the same key, the row of
+    /// the later run wins (a later batch put it last); the others are skipped.
+    pub fn merged(&self) -> Result<Merged<'_>, StoreError> {
+        let mut heap = BinaryHeap::with_capacity(self.maps.len());
+        let mut readers = Vec::with_capacity(self.maps.len());
+        for (run, (path, map)) in self.maps.iter().enumerate() {
+            let mut reader = RunReader {
+                path,
+                bytes: map,
+                at: 0,
+            };
+            if let Some(row) = reader.next_row()? {
+                heap.push(Head { row, run });
+            }
+            readers.push(reader);
         }
-        let table = *Table::ALL
-            .get(usize::from(tag[0]))
-            .ok_or_else(|| io_error(&self.path, format!("unknown table {}", tag[0])))?;
-        let key = self.bytes()?;
-        let value = self.bytes()?;
+        Ok(Merged {
+            heap,
+            readers,
+            pending: None,
+        })
+    }
+}
+
+/// Reads the rows of one mapped run, in order.
+struct RunReader<'a> {
+    path: &'a Path,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> RunReader<'a> {
+    fn next_row(&mut self) -> Result<Option<RowRef<'a>>, StoreError> {
+        let Some(&tag) = self.bytes.get(self.at) else {
+            return Ok(None);
+        };
+        let table = *Table::ALL.get(usize::from(tag)).ok_or_else(|| {
+            io_error(
+                self.path,
+                format!("unknown table {tag} at byte {}", self.at),
+            )
+        })?;
+        self.at += 1;
+        let key = self.part()?;
+        let value = self.part()?;
         Ok(Some((table, key, value)))
     }
 
-    fn bytes(&mut self) -> Result<Vec<u8>, StoreError> {
-        let mut len = [0u8; 4];
-        self.input
-            .read_exact(&mut len)
-            .map_err(|e| io_error(&self.path, e))?;
-        let mut out = vec![0u8; u32::from_le_bytes(len) as usize];
-        self.input
-            .read_exact(&mut out)
-            .map_err(|e| io_error(&self.path, e))?;
-        Ok(out)
+    /// A length-prefixed part of a row.
+    fn part(&mut self) -> Result<&'a [u8], StoreError> {
+        let truncated =
+            |at: usize| io_error(self.path, format!("run ends inside a row at byte {at}"));
+        let len = self
+            .bytes
+            .get(self.at..self.at + 4)
+            .ok_or_else(|| truncated(self.at))?;
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let start = self.at + 4;
+        let part = self
+            .bytes
+            .get(start..start + len)
+            .ok_or_else(|| truncated(start))?;
+        self.at = start + len;
+        Ok(part)
     }
 }
 
 /// The next row of one run. Rows come off the heap in (table, key, run) order; as a run's rows
 /// are read in order, rows with the same key come in the order they were put.
-struct Head {
-    row: Row,
+struct Head<'a> {
+    row: RowRef<'a>,
     run: usize,
 }
 
-impl Head {
-    fn order(&self, other: &Head) -> Ordering {
-        (self.row.0, &self.row.1)
-            .cmp(&(other.row.0, &other.row.1))
+impl Head<'_> {
+    fn order(&self, other: &Head<'_>) -> Ordering {
+        (self.row.0, self.row.1)
+            .cmp(&(other.row.0, other.row.1))
             .then(self.run.cmp(&other.run))
     }
 }
 
-impl PartialEq for Head {
-    fn eq(&self, other: &Head) -> bool {
+impl PartialEq for Head<'_> {
+    fn eq(&self, other: &Head<'_>) -> bool {
         self.order(other) == Ordering::Equal
     }
 }
 
-impl Eq for Head {}
+impl Eq for Head<'_> {}
 
-impl PartialOrd for Head {
-    fn partial_cmp(&self, other: &Head) -> Option<Ordering> {
+impl PartialOrd for Head<'_> {
+    fn partial_cmp(&self, other: &Head<'_>) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Head {
-    fn cmp(&self, other: &Head) -> Ordering {
+impl Ord for Head<'_> {
+    fn cmp(&self, other: &Head<'_>) -> Ordering {
         // BinaryHeap is a max-heap: reversed, its top is the smallest key.
         other.order(self)
     }
 }
 
-/// The merged rows of [`Runs::merged`].
-pub struct Merged {
-    heap: BinaryHeap<Head>,
-    readers: Vec<RunReader>,
+/// The merged rows of [`MappedRuns::merged`], borrowed from the maps.
+pub struct Merged<'a> {
+    heap: BinaryHeap<Head<'a>>,
+    readers: Vec<RunReader<'a>>,
     /// The row to hand out next, unless a later row with the same key replaces it.
-    pending: Option<Row>,
+    pending: Option<RowRef<'a>>,
 }
 
-impl Merged {
-    fn pop(&mut self) -> Result<Option<Row>, StoreError> {
+impl<'a> Merged<'a> {
+    fn pop(&mut self) -> Result<Option<RowRef<'a>>, StoreError> {
         let Some(Head { row, run }) = self.heap.pop() else {
             return Ok(None);
         };
@@ -226,7 +262,7 @@ impl Merged {
 
     /// The next row in (table, key) order, one per key: of rows with the same key, the one
     /// put last (by the latest run, and last within it).
-    pub fn next_row(&mut self) -> Result<Option<Row>, StoreError> {
+    pub fn next_row(&mut self) -> Result<Option<RowRef<'a>>, StoreError> {
         loop {
             let Some(row) = self.pop()? else {
                 return Ok(self.pending.take());
@@ -238,11 +274,9 @@ impl Merged {
             }
         }
     }
-}
 
-impl Merged {
     /// Up to `n` next rows (fewer only at the end).
-    pub fn next_rows(&mut self, n: usize) -> Result<Vec<Row>, StoreError> {
+    pub fn next_rows(&mut self, n: usize) -> Result<Vec<RowRef<'a>>, StoreError> {
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
             match self.next_row()? {
@@ -254,12 +288,13 @@ impl Merged {
     }
 }
 
-fn same_key(a: &Row, b: &Row) -> bool {
+fn same_key(a: &RowRef<'_>, b: &RowRef<'_>) -> bool {
     a.0 == b.0 && a.1 == b.1
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::event_rows::Row;
     use super::*;
 
     fn row(table: Table, key: &str, value: &str) -> Row {
@@ -272,10 +307,11 @@ mod tests {
     }
 
     fn all(runs: &Runs) -> Vec<Row> {
-        let mut merged = runs.merged().expect("merge");
+        let maps = runs.map().expect("map");
+        let mut merged = maps.merged().expect("merge");
         let mut out = Vec::new();
-        while let Some(r) = merged.next_row().expect("row") {
-            out.push(r);
+        while let Some((table, key, value)) = merged.next_row().expect("row") {
+            out.push((table, key.to_vec(), value.to_vec()));
         }
         out
     }
@@ -314,7 +350,8 @@ mod tests {
                 row(Table::TemplateIndex, "b", ""),
             ]
         );
-        let mut merged = runs.merged().expect("merge");
+        let maps = runs.map().expect("map");
+        let mut merged = maps.merged().expect("merge");
         assert_eq!(merged.next_rows(4).expect("rows").len(), 4);
         assert_eq!(merged.next_rows(4).expect("rows").len(), 2);
         assert!(merged.next_rows(4).expect("rows").is_empty());
@@ -344,10 +381,23 @@ mod tests {
         let file = dir.path().join("runs").join("000000.run");
         let bytes = std::fs::read(&file).expect("read");
         std::fs::write(&file, &bytes[..bytes.len() - 2]).expect("truncate");
-        let err = runs.merged().map(|_| ()).expect_err("damaged");
+        let err = runs
+            .map()
+            .and_then(|m| m.merged().map(|_| ()))
+            .expect_err("damaged");
         assert!(err.to_string().contains("000000.run"), "{err}");
+        assert!(
+            err.to_string().contains("run ends inside a row at byte 12"),
+            "{err}"
+        );
         std::fs::write(&file, [42u8]).expect("bad table");
-        let err = runs.merged().map(|_| ()).expect_err("damaged");
-        assert!(err.to_string().contains("unknown table 42"), "{err}");
+        let err = runs
+            .map()
+            .and_then(|m| m.merged().map(|_| ()))
+            .expect_err("damaged");
+        assert!(
+            err.to_string().contains("unknown table 42 at byte 0"),
+            "{err}"
+        );
     }
 }

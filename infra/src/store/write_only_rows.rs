@@ -116,7 +116,7 @@ mod tests {
     use mailshot_projections::{EventKey, ProjectionReader};
 
     use super::*;
-    use crate::store::LmdbStore;
+    use crate::store::{LmdbStore, RowRef};
 
     fn facts(inputs: u64) -> Vec<EngagementFact<'static>> {
         let mut out = Vec::new();
@@ -232,7 +232,11 @@ mod tests {
         }
         let rows = rows.into_sorted().0;
         let mut writer = store.begin_rebuild(&[Projection::Events]).expect("begin");
-        writer.append_rows(rows.clone()).expect("in order");
+        let refs: Vec<RowRef<'_>> = rows
+            .iter()
+            .map(|(t, k, v)| (*t, k.as_slice(), v.as_slice()))
+            .collect();
+        writer.append_rows(&refs).expect("in order");
         writer.commit().expect("commit");
         store.swap_rebuilt(Projection::Events).expect("swap");
         let snapshot = store.snapshot().expect("snapshot");
@@ -248,8 +252,7 @@ mod tests {
 
         // A key before the table's last one cannot be appended.
         let mut writer = store.begin().expect("begin");
-        let first = rows.into_iter().next().expect("a row");
-        let err = writer.append_rows(vec![first]).expect_err("out of order");
+        let err = writer.append_rows(&refs[..1]).expect_err("out of order");
         assert!(
             matches!(
                 err,

@@ -13,7 +13,7 @@ use mailshot_projections::{
     ProjectionWriter, RollupKey, Subscriber,
 };
 
-use super::event_rows::{Row, push_fact_rows, push_row};
+use super::event_rows::{Row, RowRef, push_fact_rows, push_row};
 use super::keys::{DEDUP_KEY_LEN, dedup_key, engagement_key, history_key, link_key, push_part};
 use super::row_sort::sort_rows;
 use super::{LmdbStore, Slot, StoreError, Table, checkpoint_key, projection_index, version_key};
@@ -130,18 +130,26 @@ impl<'s> BatchWriter<'s> {
                 .map(|((table, key), value)| (table, key, value)),
         );
         sort_rows(&mut rows);
-        self.put_in_order(rows, PutFlags::empty())
+        self.put_in_order(
+            rows.iter()
+                .map(|(t, k, v)| (*t, k.as_slice(), v.as_slice())),
+            PutFlags::empty(),
+        )
     }
 
     /// Puts rows already sorted by table and key, one cursor per table, with `flags`.
-    fn put_in_order(&mut self, rows: Vec<Row>, flags: PutFlags) -> Result<(), StoreError> {
+    fn put_in_order<'r>(
+        &mut self,
+        rows: impl IntoIterator<Item = RowRef<'r>>,
+        flags: PutFlags,
+    ) -> Result<(), StoreError> {
         let mut rows = rows.into_iter().peekable();
         while let Some(&(table, _, _)) = rows.peek() {
             let db = self.db(table);
             let mut puts =
                 SortedPuts::new(db, &mut self.txn, flags).map_err(|e| self.store.lmdb(e))?;
             while let Some((_, key, value)) = rows.next_if(|row| row.0 == table) {
-                puts.put(&key, &value).map_err(|e| self.store.lmdb(e))?;
+                puts.put(key, value).map_err(|e| self.store.lmdb(e))?;
             }
         }
         Ok(())
@@ -151,8 +159,8 @@ impl<'s> BatchWriter<'s> {
     /// key (a rebuild's spare slot, emptied for it). `MDB_APPEND` puts each at the end of its
     /// table without a search, and fills pages instead of splitting them in half. A row out of
     /// order is refused by LMDB (`MDB_KEYEXIST`), never stored out of place.
-    pub fn append_rows(&mut self, rows: Vec<Row>) -> Result<(), StoreError> {
-        self.put_in_order(rows, PutFlags::APPEND)
+    pub fn append_rows(&mut self, rows: &[RowRef<'_>]) -> Result<(), StoreError> {
+        self.put_in_order(rows.iter().copied(), PutFlags::APPEND)
     }
 
     /// Records that the dedup index holds every identity before `next_offset`.
