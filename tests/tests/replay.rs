@@ -366,3 +366,41 @@ fn verify_names_a_row_that_only_the_live_projection_has() {
         format!("rollups/{}", String::from_utf8_lossy(&extra).escape_debug())
     );
 }
+
+/// `replay` opens the data dir without scanning the whole log first (its reading thread checks
+/// every frame anyway): damage in the middle of the log then fails the rebuild, naming where,
+/// and the live projections are untouched. The ordinary open still refuses such a log.
+#[test]
+fn a_replay_reads_the_log_once_and_fails_on_damage_in_the_middle() {
+    let (lines, _) = generate(2_000, 41);
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::open(dir.path()).unwrap();
+    ingest_lines(&mut writer, &lines);
+    let live = all_rows(&writer.store);
+    drop(writer);
+
+    let segments: Vec<_> = std::fs::read_dir(dir.path().join("log"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    let segment = &segments[0];
+    let mut bytes = std::fs::read(segment).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(segment, &bytes).unwrap();
+
+    let err = Writer::open(dir.path()).map(|_| ()).unwrap_err();
+    assert!(err.to_string().contains("log corrupt at offset"), "{err}");
+
+    let writer = Writer::open_for_rebuild(dir.path()).unwrap();
+    assert!(
+        all_rows(&writer.store) == live,
+        "opening changed a projection"
+    );
+    let err = rebuild(&writer, &Projection::ALL).unwrap_err().to_string();
+    assert!(err.contains("log corrupt at offset"), "{err}");
+    assert!(err.contains("00000000000000000000.seg"), "{err}");
+    assert!(all_rows(&writer.store) == live, "a live projection changed");
+}

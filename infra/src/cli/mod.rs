@@ -263,7 +263,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(name) => vec![name.parse::<Projection>().map_err(anyhow::Error::msg)?],
                 None => Projection::ALL.to_vec(),
             };
-            let writer = Writer::open(&data)?;
+            let writer = Writer::open_for_rebuild(&data)?;
             let started = std::time::Instant::now();
             let records = rebuild(&writer, &projections)?;
             let names: Vec<_> = projections.iter().map(|p| p.name()).collect();
@@ -276,7 +276,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify => {
-            let writer = Writer::open(&data)?;
+            let writer = Writer::open_for_rebuild(&data)?;
             print_verify(&verify(&writer)?)
         }
         Command::Gen { inputs, seed } => generate(inputs, seed),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use mailshot_domain::compact;
 use mailshot_projections::Projection;
 
-use crate::log::{LogError, LogOptions, SegmentLog};
+use crate::log::{LogError, LogOptions, SegmentLog, VerifyOnOpen};
 use crate::quarantine::{Quarantine, QuarantineError};
 use crate::store::{LmdbStore, StoreError};
 
@@ -100,12 +100,30 @@ impl Writer {
     /// Opens `dir` as its writer: takes the log lock, recovers a torn log tail, rebuilds any
     /// projection whose fold version changed (or that is new), and catches every projection
     /// up with the log.
+    ///
+    /// The log is checked whole (every frame's CRC, offsets, density): one sequential read of
+    /// the log, which finds damage anywhere before anything is appended.
     pub fn open(dir: &Path) -> Result<Writer, EmbeddedError> {
+        Writer::open_checking(dir, VerifyOnOpen::All)
+    }
+
+    /// Opens `dir` as its writer for a rebuild (`replay`, `verify`), which reads every frame
+    /// of the log anyway and fails on a damaged one: only the tail of the last segment is
+    /// checked at open, so the log is read once instead of twice.
+    pub fn open_for_rebuild(dir: &Path) -> Result<Writer, EmbeddedError> {
+        Writer::open_checking(dir, VerifyOnOpen::LastSegment)
+    }
+
+    fn open_checking(dir: &Path, verify_on_open: VerifyOnOpen) -> Result<Writer, EmbeddedError> {
         std::fs::create_dir_all(dir).map_err(|e| EmbeddedError::Input {
             path: dir.display().to_string(),
             reason: e.to_string(),
         })?;
-        let log = SegmentLog::open(dir, LogOptions::default())?;
+        let options = LogOptions {
+            verify_on_open,
+            ..LogOptions::default()
+        };
+        let log = SegmentLog::open(dir, options)?;
         let store_dir = dir.join("store");
         if crate::store::needs_rebuild(&store_dir) {
             // The machine went down with store commits not yet flushed: the store may be torn.
