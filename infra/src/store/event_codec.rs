@@ -65,7 +65,6 @@ impl<'a> ValueFields<'a> {
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
-        out.clear();
         out.extend_from_slice(&self.ttl.to_be_bytes());
         let mut present = 0u8;
         for (bit, field) in self.optional.iter().enumerate() {
@@ -93,12 +92,12 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(&s.as_bytes()[..len]);
 }
 
-/// Encodes the value of `row` into `out` (cleared first).
+/// Appends the value of `row` to `out`.
 pub fn encode(row: &EventRow, out: &mut Vec<u8>) {
     ValueFields::of_row(row).encode(out);
 }
 
-/// Encodes the value of `EventRow::from_fact(fact)` into `out` (cleared first): the same
+/// Appends the value of `EventRow::from_fact(fact)` to `out`: the same
 /// bytes, without the row's copies of every field.
 pub fn encode_fact(fact: &EngagementFact<'_>, out: &mut Vec<u8>) {
     ValueFields::of_fact(fact).encode(out);

@@ -4,27 +4,20 @@
 use mailshot_domain::EngagementFact;
 use mailshot_projections::EventRow;
 
-use super::keys::{event_key, fact_sort_key, index_key, stored_sort_key};
+use super::keys::{fact_sort_key, push_event_key, push_index_key, stored_sort_key};
+use super::row_arena::RowArena;
 use super::{Table, event_codec};
-
-/// A row to put: its table, key and value.
-pub(crate) type Row = (Table, Vec<u8>, Vec<u8>);
-
-/// A row borrowed from elsewhere (a mapped run, a [`Row`]): its table, key and value.
-pub type RowRef<'a> = (Table, &'a [u8], &'a [u8]);
 
 /// Queues the event row of `fact` and its two index rows, exactly as
 /// `push_row(&EventRow::from_fact(fact), ..)` would, without building the row's text fields.
-pub(crate) fn push_fact_rows(fact: &EngagementFact<'_>, out: &mut Vec<Row>) {
+pub(crate) fn push_fact_rows(fact: &EngagementFact<'_>, out: &mut RowArena) {
     let Some(sort_key) = fact_sort_key(fact.timestamp, fact.event_type, &fact.id) else {
         // A time whose text has no four-digit year: its key is stored as text.
         return push_row(&EventRow::from_fact(fact), out);
     };
-    let mut value = Vec::new();
-    event_codec::encode_fact(fact, &mut value);
     push_rows(
         out,
-        value,
+        |value| event_codec::encode_fact(fact, value),
         &fact.email,
         &fact.template_key,
         &fact.sequence_id,
@@ -33,13 +26,11 @@ pub(crate) fn push_fact_rows(fact: &EngagementFact<'_>, out: &mut Vec<Row>) {
 }
 
 /// Queues an event row and its two index rows.
-pub(crate) fn push_row(row: &EventRow, out: &mut Vec<Row>) {
-    let mut value = Vec::new();
-    event_codec::encode(row, &mut value);
+pub(crate) fn push_row(row: &EventRow, out: &mut RowArena) {
     let sort_key = stored_sort_key(&row.sort_key);
     push_rows(
         out,
-        value,
+        |value| event_codec::encode(row, value),
         &row.email,
         &row.template_key,
         &row.sequence_id,
@@ -48,24 +39,28 @@ pub(crate) fn push_row(row: &EventRow, out: &mut Vec<Row>) {
 }
 
 fn push_rows(
-    out: &mut Vec<Row>,
-    value: Vec<u8>,
+    out: &mut RowArena,
+    value: impl FnOnce(&mut Vec<u8>),
     email: &str,
     template_key: &str,
     sequence_id: &str,
     sort_key: &[u8],
 ) {
-    out.push((Table::Events, event_key(email, sort_key), value));
-    out.push((
+    out.push_with(
+        Table::Events,
+        |key| push_event_key(key, email, sort_key),
+        value,
+    );
+    out.push_with(
         Table::TemplateIndex,
-        index_key(template_key, sort_key, email),
-        Vec::new(),
-    ));
-    out.push((
+        |key| push_index_key(key, template_key, sort_key, email),
+        |_| {},
+    );
+    out.push_with(
         Table::SequenceIndex,
-        index_key(sequence_id, sort_key, email),
-        Vec::new(),
-    ));
+        |key| push_index_key(key, sequence_id, sort_key, email),
+        |_| {},
+    );
 }
 
 #[cfg(test)]
@@ -95,10 +90,11 @@ mod tests {
         far.timestamp = Timestamp(-70_000_000_000_000);
         all.push(far);
         for fact in &all {
-            let (mut by_fact, mut by_row) = (Vec::new(), Vec::new());
+            let (mut by_fact, mut by_row) = (RowArena::default(), RowArena::default());
             push_fact_rows(fact, &mut by_fact);
             push_row(&EventRow::from_fact(fact), &mut by_row);
-            assert_eq!(by_fact, by_row, "{fact:?}");
+            let by_fact: Vec<_> = by_fact.iter().collect();
+            assert_eq!(by_fact, by_row.iter().collect::<Vec<_>>(), "{fact:?}");
             let tables: Vec<Table> = by_fact.iter().map(|r| r.0).collect();
             assert_eq!(
                 tables,

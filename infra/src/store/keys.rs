@@ -159,19 +159,22 @@ pub fn stored_sort_key(sort_key: &str) -> Vec<u8> {
 /// Events table key: `[email] sort key`, from the sort key's stored form.
 pub fn event_key(email: &str, stored_sort_key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(email.len() + stored_sort_key.len() + 2);
-    push_part(&mut out, email);
-    out.extend_from_slice(stored_sort_key);
+    push_event_key(&mut out, email, stored_sort_key);
     out
 }
 
-/// Index key: `[template or sequence] sort key email`, from the sort key's stored form. The
-/// value is empty: the row lives in the events table.
-pub fn index_key(partition: &str, stored_sort_key: &[u8], email: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(partition.len() + stored_sort_key.len() + email.len() + 2);
-    push_part(&mut out, partition);
+/// Appends an events table key ([`event_key`]).
+pub fn push_event_key(out: &mut Vec<u8>, email: &str, stored_sort_key: &[u8]) {
+    push_part(out, email);
+    out.extend_from_slice(stored_sort_key);
+}
+
+/// Appends an index key: `[template or sequence] sort key email`, from the sort key's stored
+/// form. The value is empty: the row lives in the events table.
+pub fn push_index_key(out: &mut Vec<u8>, partition: &str, stored_sort_key: &[u8], email: &str) {
+    push_part(out, partition);
     out.extend_from_slice(stored_sort_key);
     out.extend_from_slice(email.as_bytes());
-    out
 }
 
 /// Splits the part of an index key after its partition prefix into the sort key (as text and
@@ -226,9 +229,14 @@ pub fn engagement_key(key: &EngagementKey) -> Vec<u8> {
 /// History key: `[email] offset`.
 pub fn history_key(email: &str, offset: Offset) -> Vec<u8> {
     let mut out = Vec::with_capacity(email.len() + 10);
-    push_part(&mut out, email);
-    out.extend_from_slice(&offset.to_be_bytes());
+    push_history_key(&mut out, email, offset);
     out
+}
+
+/// Appends a history key ([`history_key`]).
+pub fn push_history_key(out: &mut Vec<u8>, email: &str, offset: Offset) {
+    push_part(out, email);
+    out.extend_from_slice(&offset.to_be_bytes());
 }
 
 /// Bytes of a dedup-index key: a 4-byte bucket, then the 16-byte identity.
@@ -278,6 +286,12 @@ pub fn parse_link_key(key: &[u8]) -> Option<LinkKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn index_key(partition: &str, stored_sort_key: &[u8], email: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        push_index_key(&mut out, partition, stored_sort_key, email);
+        out
+    }
 
     #[test]
     fn dedup_keys_group_identities_by_day_and_put_dayless_ones_last() {

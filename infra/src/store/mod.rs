@@ -12,6 +12,7 @@ mod event_rows;
 mod keys;
 mod meta;
 mod reader;
+mod row_arena;
 mod row_sort;
 mod runs;
 mod sync;
@@ -25,11 +26,11 @@ use heed::{Database, Env, EnvOpenOptions, RoTxn, RwTxn};
 use mailshot_domain::log::Offset;
 use mailshot_projections::Projection;
 
-pub use event_rows::RowRef;
 pub use reader::Snapshot;
+pub use row_arena::{RowArena, RowRef, SortedRows};
 pub use runs::{MappedRuns, Merged, Runs};
 pub use sync::{SYNC_EVERY, needs_rebuild};
-pub use write_only_rows::{SortedRows, WriteOnlyRows};
+pub use write_only_rows::WriteOnlyRows;
 pub use writer::BatchWriter;
 
 /// Errors of the embedded store.

@@ -1,34 +1,36 @@
 //! Sorting rows by table and key, sixteen bytes at a time.
 //!
 //! A batch's rows are sorted before they are put (or written as a run), and comparing two
-//! `Vec<u8>` keys costs a call to `memcmp` through two pointers. Instead, each row's
+//! byte-string keys costs a call to `memcmp` through two pointers. Instead, each row's
 //! table and first fifteen key bytes are packed into one `u128` and an array of
 //! `(u128, row index)` pairs is sorted: integer comparisons on contiguous memory. Rows whose
 //! packed prefixes are equal are sorted again on their next sixteen bytes, and so on; a group
 //! where some key ends within the bytes compared falls back to comparing whole keys. The
-//! row index breaks every tie, so the sort is stable, like [`slice::sort_by`].
+//! row index breaks every tie, so the sort is stable, like [`slice::sort_by`]. The rows are
+//! not moved: the result is their order ([`sorted_order`]).
 
-use super::event_rows::Row;
+use super::Table;
 
 /// Bytes of a key compared per round.
 const CHUNK: usize = 16;
 
-/// Sorts rows by table and key. Stable: when a key is queued twice, the later row stays last,
-/// so it is the one that lands.
-pub(crate) fn sort_rows(rows: &mut [Row]) {
-    let Ok(n) = u32::try_from(rows.len()) else {
-        // Four billion rows do not fit a batch; sort them the slow way rather than fail.
-        return rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    };
+/// The order of `n` rows by table and key, as row indexes; `key(i)` gives row `i`'s table and
+/// key. Stable: rows with equal keys keep their order.
+pub(crate) fn sorted_order<'k>(n: usize, key: impl Fn(usize) -> (Table, &'k [u8])) -> Vec<u32> {
+    let n = u32::try_from(n).expect("a batch holds fewer than 2^32 rows");
     let mut order: Vec<(u128, u32)> = (0..n).map(|i| (0, i)).collect();
-    sort_group(rows, &mut order, 0);
-    apply(rows, order.into_iter().map(|(_, i)| i as usize).collect());
+    sort_group(&key, &mut order, 0);
+    order.into_iter().map(|(_, i)| i).collect()
 }
 
-/// Sorts `order` (indexes into `rows` whose first `depth` bytes are equal) by the next chunk.
-fn sort_group(rows: &[Row], order: &mut [(u128, u32)], depth: usize) {
+/// Sorts `order` (row indexes whose first `depth` bytes are equal) by the next chunk.
+fn sort_group<'k>(
+    key: &impl Fn(usize) -> (Table, &'k [u8]),
+    order: &mut [(u128, u32)],
+    depth: usize,
+) {
     for entry in order.iter_mut() {
-        entry.0 = chunk(&rows[entry.1 as usize], depth);
+        entry.0 = chunk(key(entry.1 as usize), depth);
     }
     order.sort_unstable();
     let mut start = 0;
@@ -39,33 +41,27 @@ fn sort_group(rows: &[Row], order: &mut [(u128, u32)], depth: usize) {
         if group.len() > 1 {
             let ends_here = group
                 .iter()
-                .any(|e| tagged_len(&rows[e.1 as usize]) <= depth + CHUNK);
+                .any(|e| key(e.1 as usize).1.len() < depth + CHUNK);
             match ends_here {
                 // A short key padded with zeros equals a longer one with zeros there: compare
                 // whole keys (the table is equal within a group).
                 true => group.sort_by(|a, b| {
-                    let (ka, kb) = (&rows[a.1 as usize].1, &rows[b.1 as usize].1);
+                    let (ka, kb) = (key(a.1 as usize).1, key(b.1 as usize).1);
                     ka.cmp(kb).then(a.1.cmp(&b.1))
                 }),
-                false => sort_group(rows, group, depth + CHUNK),
+                false => sort_group(key, group, depth + CHUNK),
             }
         }
         start = end;
     }
 }
 
-/// The length of the row's key with its table byte in front.
-fn tagged_len(row: &Row) -> usize {
-    1 + row.1.len()
-}
-
 /// Bytes `depth..depth + 16` of the table byte followed by the key, big-endian, zero-padded.
-fn chunk(row: &Row, depth: usize) -> u128 {
+fn chunk((table, key): (Table, &[u8]), depth: usize) -> u128 {
     let mut bytes = [0u8; CHUNK];
-    let key = &row.1;
     let (slot, from) = match depth {
         0 => {
-            bytes[0] = row.0 as u8;
+            bytes[0] = table as u8;
             (1, 0)
         }
         _ => (0, depth - 1),
@@ -77,31 +73,17 @@ fn chunk(row: &Row, depth: usize) -> u128 {
     u128::from_be_bytes(bytes)
 }
 
-/// Puts `rows` in the order `order` names: position `i` takes the row that was at `order[i]`.
-fn apply(rows: &mut [Row], mut order: Vec<usize>) {
-    const DONE: usize = usize::MAX;
-    for start in 0..order.len() {
-        if order[start] == DONE {
-            continue;
-        }
-        // Follow the cycle through `start`; the row that was at `start` travels along it.
-        let mut at = start;
-        loop {
-            let from = order[at];
-            order[at] = DONE;
-            if from == start {
-                break;
-            }
-            rows.swap(at, from);
-            at = from;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Table;
+
+    type Row = (Table, Vec<u8>, Vec<u8>);
+
+    fn sort_rows(rows: &mut Vec<Row>) {
+        let order = sorted_order(rows.len(), |i| (rows[i].0, rows[i].1.as_slice()));
+        let sorted: Vec<Row> = order.iter().map(|&i| rows[i as usize].clone()).collect();
+        *rows = sorted;
+    }
 
     fn std_sorted(rows: &[Row]) -> Vec<Row> {
         let mut expected = rows.to_vec();

@@ -19,8 +19,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
-use super::event_rows::RowRef;
-use super::write_only_rows::SortedRows;
+use super::row_arena::{RowRef, SortedRows};
 use super::{StoreError, Table};
 
 /// Bytes of buffer for writing a run.
@@ -61,8 +60,8 @@ impl Runs {
         let path = self.dir.join(format!("{:06}.run", self.files.len()));
         let file = File::create(&path).map_err(|e| io_error(&path, e))?;
         let mut out = BufWriter::with_capacity(BUFFER, file);
-        for (table, key, value) in &rows.0 {
-            write_row(&mut out, *table, key, value).map_err(|e| io_error(&path, e))?;
+        for (table, key, value) in rows.iter() {
+            write_row(&mut out, table, key, value).map_err(|e| io_error(&path, e))?;
         }
         out.flush().map_err(|e| io_error(&path, e))?;
         self.files.push(path);
@@ -294,16 +293,21 @@ fn same_key(a: &RowRef<'_>, b: &RowRef<'_>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::event_rows::Row;
+    use super::super::RowArena;
     use super::*;
+
+    type Row = (Table, Vec<u8>, Vec<u8>);
 
     fn row(table: Table, key: &str, value: &str) -> Row {
         (table, key.as_bytes().to_vec(), value.as_bytes().to_vec())
     }
 
-    fn sorted(mut rows: Vec<Row>) -> SortedRows {
-        super::super::row_sort::sort_rows(&mut rows);
-        SortedRows(rows)
+    fn sorted(rows: Vec<Row>) -> SortedRows {
+        let mut arena = RowArena::default();
+        for (table, key, value) in &rows {
+            arena.push(*table, key, value);
+        }
+        arena.into_sorted()
     }
 
     fn all(runs: &Runs) -> Vec<Row> {

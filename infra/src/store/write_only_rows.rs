@@ -13,40 +13,23 @@ use mailshot_projections::{
     Subscriber,
 };
 
-use super::event_rows::{Row, push_fact_rows, push_row};
-use super::keys::history_key;
-use super::row_sort::sort_rows;
+use super::event_rows::{push_fact_rows, push_row};
+use super::keys::push_history_key;
+use super::row_arena::{RowArena, SortedRows};
 use super::{StoreError, Table};
-
-/// Rows sorted by table and key, ready to be written as a run ([`super::Runs::write`]).
-#[derive(Debug, Default)]
-pub struct SortedRows(pub(crate) Vec<Row>);
-
-impl SortedRows {
-    /// How many rows there are.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 /// A [`ProjectionWriter`] for the write-only folds ([`mailshot_processors::fold_write_only`]):
 /// it gathers event rows and history rows and refuses every other call, so a change that made
 /// a write-only fold read or write anything else fails loudly instead of being dropped.
 #[derive(Debug, Default)]
 pub struct WriteOnlyRows {
-    rows: Vec<Row>,
+    rows: RowArena,
 }
 
 impl WriteOnlyRows {
     /// The gathered rows, sorted by table and key.
-    pub fn into_sorted(mut self) -> SortedRows {
-        sort_rows(&mut self.rows);
-        SortedRows(self.rows)
+    pub fn into_sorted(self) -> SortedRows {
+        self.rows.into_sorted()
     }
 }
 
@@ -95,8 +78,11 @@ impl ProjectionWriter for WriteOnlyRows {
     }
 
     fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), StoreError> {
-        self.rows
-            .push((Table::History, history_key(email, offset), Vec::new()));
+        self.rows.push_with(
+            Table::History,
+            |key| push_history_key(key, email, offset),
+            |_| {},
+        );
         Ok(())
     }
 
@@ -116,7 +102,9 @@ mod tests {
     use mailshot_projections::{EventKey, ProjectionReader};
 
     use super::*;
-    use crate::store::{LmdbStore, RowRef};
+    use crate::store::LmdbStore;
+    use crate::store::keys::history_key;
+    use crate::store::row_arena::RowRef;
 
     fn facts(inputs: u64) -> Vec<EngagementFact<'static>> {
         let mut out = Vec::new();
@@ -142,23 +130,22 @@ mod tests {
         rows.put_fact_event(&again).expect("taken");
         let sorted = rows.into_sorted();
         assert_eq!(sorted.len(), 3 * (all.len() + 1));
+        let sorted: Vec<RowRef<'_>> = sorted.iter().collect();
         assert!(
             sorted
-                .0
                 .windows(2)
-                .all(|w| (w[0].0, &w[0].1) <= (w[1].0, &w[1].1))
+                .all(|w| (w[0].0, w[0].1) <= (w[1].0, w[1].1))
         );
-        let mut second = Vec::new();
-        push_fact_rows(&again, &mut second);
-        let (mut first, last) = (Vec::new(), &second[0]);
+        let (mut first, mut second) = (RowArena::default(), RowArena::default());
         push_fact_rows(&all[7], &mut first);
+        push_fact_rows(&again, &mut second);
+        let (first, last) = (first.iter().next().unwrap(), second.iter().next().unwrap());
         let at = sorted
-            .0
             .iter()
             .rposition(|r| r.0 == Table::Events && r.1 == last.1)
             .expect("present");
-        assert_eq!(sorted.0[at].2, last.2);
-        assert_eq!(sorted.0[at - 1].2, first[0].2);
+        assert_eq!(sorted[at].2, last.2);
+        assert_eq!(sorted[at - 1].2, first.2);
     }
 
     #[test]
@@ -194,7 +181,8 @@ mod tests {
         rows.add_history("a@example.com", 12).expect("taken");
         rows.put_fact_event(&fact).expect("taken");
         rows.add_history("a@example.com", 4).expect("taken");
-        let sorted = rows.into_sorted().0;
+        let sorted = rows.into_sorted();
+        let sorted: Vec<RowRef<'_>> = sorted.iter().collect();
         let tables: Vec<Table> = sorted.iter().map(|r| r.0).collect();
         assert_eq!(
             tables,
@@ -207,7 +195,7 @@ mod tests {
                 Table::History
             ]
         );
-        let history: Vec<&[u8]> = sorted[3..].iter().map(|r| r.1.as_slice()).collect();
+        let history: Vec<&[u8]> = sorted[3..].iter().map(|r| r.1).collect();
         assert_eq!(
             history,
             [
@@ -230,12 +218,9 @@ mod tests {
         for fact in &all {
             rows.put_fact_event(fact).expect("taken");
         }
-        let rows = rows.into_sorted().0;
+        let rows = rows.into_sorted();
         let mut writer = store.begin_rebuild(&[Projection::Events]).expect("begin");
-        let refs: Vec<RowRef<'_>> = rows
-            .iter()
-            .map(|(t, k, v)| (*t, k.as_slice(), v.as_slice()))
-            .collect();
+        let refs: Vec<RowRef<'_>> = rows.iter().collect();
         writer.append_rows(&refs).expect("in order");
         writer.commit().expect("commit");
         store.swap_rebuilt(Projection::Events).expect("swap");

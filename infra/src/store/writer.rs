@@ -13,9 +13,11 @@ use mailshot_projections::{
     ProjectionWriter, RollupKey, Subscriber,
 };
 
-use super::event_rows::{Row, RowRef, push_fact_rows, push_row};
-use super::keys::{DEDUP_KEY_LEN, dedup_key, engagement_key, history_key, link_key, push_part};
-use super::row_sort::sort_rows;
+use super::event_rows::{push_fact_rows, push_row};
+use super::keys::{
+    DEDUP_KEY_LEN, dedup_key, engagement_key, link_key, push_history_key, push_part,
+};
+use super::row_arena::{RowArena, RowRef};
 use super::{LmdbStore, Slot, StoreError, Table, checkpoint_key, projection_index, version_key};
 
 /// A write batch. Rollup additions and subscriber rows are gathered in memory and written
@@ -32,7 +34,7 @@ pub struct BatchWriter<'s> {
     dirty_subscribers: BTreeMap<String, ()>,
     /// Rows of the write-only tables (events, its indexes, history), put in key order at
     /// commit: sorted inserts walk the B-trees once instead of jumping between pages.
-    pending: Vec<Row>,
+    pending: RowArena,
     /// First engagements set in this batch, by table and key: read back from here, and put
     /// in key order with the write-only rows.
     first_engagements: HashMap<(Table, Vec<u8>), Vec<u8>>,
@@ -58,7 +60,7 @@ impl<'s> BatchWriter<'s> {
             fact_counts: HashMap::new(),
             subscribers: HashMap::new(),
             dirty_subscribers: BTreeMap::new(),
-            pending: Vec::new(),
+            pending: RowArena::default(),
             first_engagements: HashMap::new(),
             pending_ids: Vec::new(),
             pending_id_set: HashSet::new(),
@@ -124,17 +126,11 @@ impl<'s> BatchWriter<'s> {
         }
         drop(puts);
         let mut rows = std::mem::take(&mut self.pending);
-        rows.extend(
-            self.first_engagements
-                .drain()
-                .map(|((table, key), value)| (table, key, value)),
-        );
-        sort_rows(&mut rows);
-        self.put_in_order(
-            rows.iter()
-                .map(|(t, k, v)| (*t, k.as_slice(), v.as_slice())),
-            PutFlags::empty(),
-        )
+        for ((table, key), value) in self.first_engagements.drain() {
+            rows.push(table, &key, &value);
+        }
+        let rows = rows.into_sorted();
+        self.put_in_order(rows.iter(), PutFlags::empty())
     }
 
     /// Puts rows already sorted by table and key, one cursor per table, with `flags`.
@@ -416,8 +412,11 @@ impl ProjectionWriter for BatchWriter<'_> {
     }
 
     fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), StoreError> {
-        self.pending
-            .push((Table::History, history_key(email, offset), Vec::new()));
+        self.pending.push_with(
+            Table::History,
+            |key| push_history_key(key, email, offset),
+            |_| {},
+        );
         Ok(())
     }
 
