@@ -1,8 +1,9 @@
 //! One write transaction: the dedup index and the projections, committed with their
 //! checkpoints atomically.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use heed::types::Bytes;
 use heed::{PutFlags, RwTxn};
 use mailshot_domain::log::Offset;
