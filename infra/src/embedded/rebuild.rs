@@ -263,9 +263,11 @@ fn read_and_parse(
         in_run += 1;
         let last = records.peek().is_none();
         if in_run == batch_size || last {
-            if let Err(e) = runs.write(&std::mem::take(&mut rows).into_sorted()) {
+            let sorted = std::mem::take(&mut rows).into_sorted();
+            if let Err(e) = runs.write(&sorted) {
                 return fail(e.into());
             }
+            rows = WriteOnlyRows::reusing(sorted);
             in_run = 0;
         }
         if chunk.len() == chunk_size || last {

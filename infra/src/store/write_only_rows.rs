@@ -31,6 +31,13 @@ impl WriteOnlyRows {
     pub fn into_sorted(self) -> SortedRows {
         self.rows.into_sorted()
     }
+
+    /// Gathers the next batch's rows in the memory of a batch already written.
+    pub fn reusing(written: SortedRows) -> WriteOnlyRows {
+        WriteOnlyRows {
+            rows: written.into_empty_arena(),
+        }
+    }
 }
 
 fn refused(call: &'static str) -> StoreError {
