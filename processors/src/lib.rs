@@ -17,18 +17,14 @@ use mailshot_projections::{Projection, ProjectionWriter};
 
 pub use record::RecordView;
 
-/// Folds one record into one projection: [`fold_write_only`] and [`fold_stateful`] together.
+/// Folds one record into one projection: [`fold_write_only`], then [`fold_stateful`].
 pub fn fold<W: ProjectionWriter>(
     projection: Projection,
     record: &RecordView<'_>,
     writer: &mut W,
 ) -> Result<(), W::Error> {
-    match projection {
-        Projection::Events => events::fold(record, writer),
-        Projection::Subscribers => subscribers::fold(record, writer),
-        Projection::Rollups => rollups::fold(record, writer),
-        Projection::Links => links::fold(record, writer),
-    }
+    fold_write_only(projection, record, writer)?;
+    fold_stateful(projection, record, writer)
 }
 
 /// The part of a projection's fold that reads nothing and writes rows that depend on the

@@ -8,14 +8,6 @@ use mailshot_projections::{
 
 use crate::RecordView;
 
-pub(crate) fn fold<W: ProjectionWriter>(
-    record: &RecordView<'_>,
-    w: &mut W,
-) -> Result<(), W::Error> {
-    fold_state(record, w)?;
-    fold_history(record, w)
-}
-
 /// The audit trail: the record's offset under every address it concerns, once each. It reads
 /// nothing, so a rebuild runs it apart from the store.
 pub(crate) fn fold_history<W: ProjectionWriter>(

@@ -63,28 +63,32 @@ fn push_rows(
     );
 }
 
+/// The SES facts of a generated workload of `inputs` lines (seed 5), for tests.
+#[cfg(test)]
+pub(crate) fn generated_facts(inputs: u64) -> Vec<EngagementFact<'static>> {
+    use mailshot_domain::workload::{Generator, WorkloadConfig};
+    use mailshot_domain::{InputBody, parse_line};
+
+    let mut out = Vec::new();
+    for line in Generator::new(WorkloadConfig::new(inputs, 5)) {
+        for input in parse_line(line.as_bytes()).into_iter().flatten() {
+            if let InputBody::Ses(list) = input.body {
+                out.extend(list.into_iter().map(EngagementFact::into_owned));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use mailshot_domain::workload::{Generator, WorkloadConfig};
-    use mailshot_domain::{InputBody, Timestamp, parse_line};
+    use mailshot_domain::Timestamp;
 
     use super::*;
 
-    fn facts(inputs: u64) -> Vec<EngagementFact<'static>> {
-        let mut out = Vec::new();
-        for line in Generator::new(WorkloadConfig::new(inputs, 5)) {
-            for input in parse_line(line.as_bytes()).into_iter().flatten() {
-                if let InputBody::Ses(list) = input.body {
-                    out.extend(list.into_iter().map(EngagementFact::into_owned));
-                }
-            }
-        }
-        out
-    }
-
     #[test]
     fn a_facts_rows_are_those_of_its_event_row() {
-        let mut all = facts(1_000);
+        let mut all = generated_facts(1_000);
         // A time outside the four-digit years takes the row path; the rows must still agree.
         let mut far = all[0].clone();
         far.timestamp = Timestamp(-70_000_000_000_000);

@@ -104,26 +104,13 @@ impl ProjectionWriter for WriteOnlyRows {
 
 #[cfg(test)]
 mod tests {
-    use mailshot_domain::workload::{Generator, WorkloadConfig};
-    use mailshot_domain::{InputBody, parse_line};
     use mailshot_projections::{EventKey, ProjectionReader};
 
     use super::*;
     use crate::store::LmdbStore;
+    use crate::store::event_rows::generated_facts as facts;
     use crate::store::keys::history_key;
     use crate::store::row_arena::RowRef;
-
-    fn facts(inputs: u64) -> Vec<EngagementFact<'static>> {
-        let mut out = Vec::new();
-        for line in Generator::new(WorkloadConfig::new(inputs, 5)) {
-            for input in parse_line(line.as_bytes()).into_iter().flatten() {
-                if let InputBody::Ses(list) = input.body {
-                    out.extend(list.into_iter().map(EngagementFact::into_owned));
-                }
-            }
-        }
-        out
-    }
 
     #[test]
     fn rows_come_out_sorted_and_a_key_queued_twice_keeps_its_later_value() {
