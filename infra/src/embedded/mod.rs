@@ -53,8 +53,9 @@ pub(crate) const FOLD_BATCH: usize = ingest::INGEST_BATCH_LINES;
 
 /// Records per transaction in rebuilds. Their spare slots fill with every row of history, so
 /// each batch touches (and copies) pages all over them: fewer, bigger batches copy less. The
-/// bound is memory, two batches of parsed records at a time: 65,536 kept peak anonymous memory
-/// at 353 MB replaying 1M inputs, 131,072 took 573 MB for 3% less time.
+/// bound is memory: about one batch of parsed records waits in the reading thread's channel,
+/// and one batch of write-only rows in its arena; a replay of 1M inputs peaks at 214–300 MB
+/// of anonymous memory.
 pub(crate) const REBUILD_BATCH: usize = 131_072;
 
 /// Records per transaction in catch-up: `MAILSHOT_FOLD_BATCH` overrides [`FOLD_BATCH`] (tests

@@ -54,7 +54,7 @@ const PARSED_CHUNK: usize = 8_192;
 /// Chunks the channel between the reading and folding threads holds: about one transaction's
 /// worth of parsed records.
 fn chunks_in_flight(batch_size: usize) -> usize {
-    batch_size.div_ceil(PARSED_CHUNK).max(1)
+    batch_size.div_ceil(PARSED_CHUNK)
 }
 
 /// Folds the whole log, parsing each record once, into the spare slots of `projections`.

@@ -226,14 +226,7 @@ pub fn engagement_key(key: &EngagementKey) -> Vec<u8> {
     out
 }
 
-/// History key: `[email] offset`.
-pub fn history_key(email: &str, offset: Offset) -> Vec<u8> {
-    let mut out = Vec::with_capacity(email.len() + 10);
-    push_history_key(&mut out, email, offset);
-    out
-}
-
-/// Appends a history key ([`history_key`]).
+/// Appends a history key: `[email] offset`.
 pub fn push_history_key(out: &mut Vec<u8>, email: &str, offset: Offset) {
     push_part(out, email);
     out.extend_from_slice(&offset.to_be_bytes());

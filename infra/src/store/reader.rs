@@ -12,7 +12,7 @@ use mailshot_projections::{
 };
 
 use super::keys::{
-    event_key, history_key, parse_link_key, partition_prefix, push_part, read_sort_key, sort_bound,
+    event_key, parse_link_key, partition_prefix, push_part, read_sort_key, sort_bound,
     split_index_rest, stored_key_from_token, stored_sort_key, token_key,
 };
 use super::{LmdbStore, Slot, StoreError, Table, event_codec, projection_index};
@@ -250,7 +250,6 @@ impl ProjectionReader for Snapshot<'_> {
     fn history(&self, email: &str) -> Result<Vec<Offset>, StoreError> {
         let mut prefix = Vec::new();
         push_part(&mut prefix, email);
-        let _ = history_key;
         let mut out = Vec::new();
         for entry in self
             .db(Table::History)

@@ -109,7 +109,7 @@ mod tests {
     use super::*;
     use crate::store::LmdbStore;
     use crate::store::event_rows::generated_facts as facts;
-    use crate::store::keys::history_key;
+    use crate::store::keys::push_history_key;
     use crate::store::row_arena::RowRef;
 
     #[test]
@@ -165,6 +165,12 @@ mod tests {
             })
         ));
         assert!(rows.into_sorted().is_empty());
+    }
+
+    fn history_key(email: &str, offset: Offset) -> Vec<u8> {
+        let mut out = Vec::new();
+        push_history_key(&mut out, email, offset);
+        out
     }
 
     #[test]
