@@ -404,3 +404,45 @@ fn a_replay_reads_the_log_once_and_fails_on_damage_in_the_middle() {
     assert!(err.contains("00000000000000000000.seg"), "{err}");
     assert!(all_rows(&writer.store) == live, "a live projection changed");
 }
+
+/// A replay reports each phase on stderr with its count and time (the figures BENCHMARKS.md
+/// breaks a replay into); `MAILSHOT_QUIET` silences them.
+#[test]
+fn a_replay_reports_each_phase_unless_quiet() {
+    let (dir, _, _) = ingested_data_dir(400, 43);
+    let out = run_cli(dir.path(), &["replay"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let records = cli_json(dir.path(), &["replay"])["records"]
+        .as_u64()
+        .unwrap();
+    let phases: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("replaying"))
+        .collect();
+    assert_eq!(phases.len(), 3, "{stderr}");
+    assert!(
+        phases[0].starts_with(&format!(
+            "replaying events, subscribers, rollups, links: {records} records in "
+        )),
+        "{stderr}"
+    );
+    assert!(
+        phases[1].starts_with("replaying: loading sorted rows: ")
+            && phases[1].contains(" rows in "),
+        "{stderr}"
+    );
+    assert!(
+        phases[2].starts_with("replaying: made live and flushed in "),
+        "{stderr}"
+    );
+
+    let quiet = cli(dir.path())
+        .arg("replay")
+        .env("MAILSHOT_QUIET", "1")
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    let stderr = String::from_utf8_lossy(&quiet.stderr);
+    assert!(!stderr.contains("replaying"), "{stderr}");
+}
