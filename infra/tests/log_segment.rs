@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use mailshot_domain::log::{LogAppender, LogReader, LogRecord, NewRecord, Offset};
 use mailshot_domain::{FactId, Timestamp};
-use mailshot_infra::log::{LogError, LogOptions, SegmentLog, VerifyOnOpen};
+use mailshot_infra::log::{DamagedTail, LogError, LogOptions, SegmentLog, VerifyOnOpen};
 
 /// The deterministic record for offset `i`: 0–2 identities, varied sizes, non-ASCII text.
 fn rec(i: u64) -> NewRecord {
@@ -331,8 +331,6 @@ fn garbage_after_the_last_record_is_cut_off() {
         vec![0; 4096],
         vec![0xff; 33],
         vec![1],
-        // A plausible header (length 40) whose CRC does not match its payload.
-        [&40u32.to_le_bytes()[..], &[9, 9, 9, 9], &[0u8; 40]].concat(),
         // A header claiming more bytes than the file has.
         [&1000u32.to_le_bytes()[..], &[0u8; 30]].concat(),
     ];
@@ -348,6 +346,143 @@ fn garbage_after_the_last_record_is_cut_off() {
         drop(f);
         check_recovers(dir.path(), 20, &seg, full_len);
     }
+}
+
+/// A whole record at the end that fails its checks (a flipped byte in the last record, or a
+/// plausible whole frame whose CRC does not match) is damage, not a torn write: the writer
+/// refuses to open and changes nothing, unless told to cut it, and then it keeps the bytes.
+#[test]
+fn a_whole_record_failing_its_checks_at_the_end_is_damage_cut_only_by_choice() {
+    let pristine = tempfile::tempdir().expect("tempdir");
+    let (last_base, last_start) = pristine_log(pristine.path());
+    let full_len = last_start + frame_len(19);
+    // A plausible header (length 40) whose CRC does not match its payload, after record 19.
+    let bad_frame = [&40u32.to_le_bytes()[..], &[9, 9, 9, 9], &[0u8; 40]].concat();
+    let cases: [(&str, u64, u64, u64); 2] = [
+        ("flipped byte in the last record", 19, last_start, full_len),
+        ("whole frame with a bad CRC", 20, full_len, full_len + 48),
+    ];
+    for (what, whole, cut_at, damaged_len) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        copy_dir(pristine.path(), dir.path());
+        let seg = seg_path(dir.path(), last_base);
+        if whole == 19 {
+            flip_byte(&seg, last_start + 8 + 20);
+        } else {
+            let mut f = OpenOptions::new().append(true).open(&seg).expect("open");
+            f.write_all(&bad_frame).expect("append");
+        }
+        let damaged = fs::read(&seg).expect("read");
+        assert_eq!(damaged.len() as u64, damaged_len, "{what}");
+        for mode in [VerifyOnOpen::All, VerifyOnOpen::LastSegment] {
+            let options = LogOptions {
+                verify_on_open: mode,
+                ..small(600)
+            };
+            let err = SegmentLog::open(dir.path(), options).expect_err(what);
+            assert!(
+                err.to_string()
+                    .contains("CRC32C mismatch in a whole record at the end of the log: damage, not a torn write; nothing was changed"),
+                "{what}: {err}"
+            );
+            assert_eq!(expect_corrupt(err), (seg.clone(), cut_at, whole), "{what}");
+            assert_eq!(fs::read(&seg).expect("read"), damaged, "{what}: untouched");
+        }
+        let keep = dir.path().join("damaged");
+        let options = LogOptions {
+            damaged_tail: DamagedTail::CutKeepingBytesIn(keep.clone()),
+            ..small(600)
+        };
+        let log = SegmentLog::open(dir.path(), options).expect("cutting open");
+        let cut = log.tail_cut().expect("a cut").clone();
+        assert_eq!(
+            (cut.position, cut.offset, cut.bytes, cut.damaged),
+            (cut_at, whole, damaged_len - cut_at, true),
+            "{what}"
+        );
+        assert_eq!(cut.reason, "CRC32C mismatch");
+        let kept = cut.kept_in.expect("kept");
+        assert_eq!(
+            kept,
+            keep.join(format!("{last_base:020}.seg.{cut_at}.damaged"))
+        );
+        assert_eq!(fs::read(&kept).expect("kept"), &damaged[cut_at as usize..]);
+        drop(log);
+        check_recovers(dir.path(), whole, &seg, cut_at);
+    }
+}
+
+/// After `skip_to`, the skipped offsets name no record: reads pass over them, appends go on
+/// after them, in this handle, after a reopen (checking either way), and in a read-only
+/// handle opened before the skip. A gap recorded just before a crash (its next segment not
+/// yet started) is completed on open.
+#[test]
+fn skipped_offsets_are_never_given_out_and_every_read_passes_over_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = SegmentLog::open(dir.path(), small(600)).expect("open");
+    append_range(&mut log, 0, 20);
+    let reader = SegmentLog::open_read_only(dir.path()).expect("reader");
+    assert_eq!(reader.end_offset().expect("end"), 20);
+    log.skip_to(30, "test: offsets 20..30 lost").expect("skip");
+    log.skip_to(25, "not past the end: nothing happens")
+        .expect("no-op");
+    assert_eq!(log.next_offset(), 30);
+    assert_eq!(append_range(&mut log, 30, 35), 30);
+    let want: Vec<LogRecord> = (0..20).chain(30..35).map(expected).collect();
+    let gap = log.gaps();
+    assert_eq!(
+        gap.iter()
+            .map(|g| (g.from, g.to, g.reason.as_str()))
+            .collect::<Vec<_>>(),
+        [(20, 30, "test: offsets 20..30 lost")]
+    );
+    for handle in [&log, &reader] {
+        assert_eq!(read_all(handle), want);
+        assert_eq!(handle.end_offset().expect("end"), 35);
+        for lost in 20..30 {
+            assert!(handle.read_at(lost).expect("read_at").is_none());
+        }
+        assert_eq!(handle.read_at(31).expect("read_at"), Some(expected(31)));
+        let from_gap: Vec<Offset> = handle
+            .read_from(22)
+            .expect("read_from")
+            .map(|r| r.expect("record").offset)
+            .collect();
+        assert_eq!(from_gap, (30..35).collect::<Vec<_>>());
+    }
+    drop(log);
+    drop(reader);
+    for mode in [VerifyOnOpen::All, VerifyOnOpen::LastSegment] {
+        let log = SegmentLog::open(
+            dir.path(),
+            LogOptions {
+                verify_on_open: mode,
+                ..small(600)
+            },
+        )
+        .expect("reopen");
+        assert_eq!(read_all(&log), want);
+        assert_eq!(log.next_offset(), 35);
+    }
+    let reader = SegmentLog::open_read_only(dir.path()).expect("reader");
+    assert_eq!(read_all(&reader), want);
+    drop(reader);
+
+    // A crash after the gap was recorded but before the segment after it was started.
+    let crashed = tempfile::tempdir().expect("tempdir");
+    let mut log = SegmentLog::open(crashed.path(), small(600)).expect("open");
+    append_range(&mut log, 0, 5);
+    log.skip_to(9, "test").expect("skip");
+    drop(log);
+    fs::remove_file(seg_path(crashed.path(), 9)).expect("rm seg");
+    fs::remove_file(idx_path(crashed.path(), 9)).expect("rm idx");
+    let mut log = SegmentLog::open(crashed.path(), small(600)).expect("reopen");
+    assert_eq!(log.next_offset(), 9, "the gap is never filled");
+    assert_eq!(append_range(&mut log, 9, 10), 9);
+    assert_eq!(
+        read_all(&log),
+        (0..5).chain(9..10).map(expected).collect::<Vec<_>>()
+    );
 }
 
 #[test]

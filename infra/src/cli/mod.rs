@@ -141,6 +141,14 @@ pub enum Command {
     },
     /// Rebuild every projection into scratch space and compare digests with the live ones.
     Verify,
+    /// After the end of the log was damaged or deleted: cut a damaged last record (keeping its
+    /// bytes in <data>/damaged/), cut the store back to the log by rebuilding it, record the
+    /// lost offsets so they are never reused, and report exactly what was lost.
+    Repair {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the query tools over MCP on stdin/stdout (for AI assistants).
     Mcp,
     /// Write a deterministic workload as NDJSON on stdout.
@@ -278,6 +286,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify => {
             let writer = Writer::open_for_rebuild(&data)?;
             print_verify(&verify(&writer)?)
+        }
+        Command::Repair { json } => {
+            let report = crate::embedded::repair(&data)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", render::repair(&report));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Gen { inputs, seed } => generate(inputs, seed),
         Command::Mcp => crate::mcp::serve(&data),

@@ -134,3 +134,68 @@ pub fn human(tool: &str, answer: &Value) -> String {
     }
     out
 }
+
+/// `repair`'s report for people: what was cut, what was lost, what to do next.
+pub fn repair(report: &crate::embedded::RepairReport) -> String {
+    let mut out = String::new();
+    if let Some(cut) = &report.cut {
+        let what = if cut.damaged {
+            "a damaged record"
+        } else {
+            "a torn write"
+        };
+        let _ = writeln!(
+            out,
+            "cut {what} off the end of the log: {} bytes at byte {} of {} (offset {}): {}",
+            cut.bytes, cut.position, cut.segment, cut.offset, cut.reason
+        );
+        if let Some(kept) = &cut.kept_in {
+            let _ = writeln!(out, "  the bytes cut are kept in {kept}");
+        }
+    }
+    match &report.lost {
+        Some(lost) => {
+            let _ = writeln!(
+                out,
+                "lost: {} acknowledged records (offsets {}..{}), the log no longer holds them",
+                lost.records,
+                lost.from,
+                lost.to - 1
+            );
+            let _ = writeln!(
+                out,
+                "  the dedup index forgot {} facts of them; {} subscribers had records among them",
+                lost.facts, lost.subscribers
+            );
+            let _ = writeln!(
+                out,
+                "  offsets {}..{} are recorded as a gap and will never be given to another record",
+                lost.from,
+                lost.to - 1
+            );
+            let _ = writeln!(
+                out,
+                "rebuilt the dedup index and every projection from the log's {} records",
+                report.log_records
+            );
+            let _ = writeln!(
+                out,
+                "to restore the lost records, ingest their original input files again: inputs still in the log count as duplicates"
+            );
+        }
+        None if report.cut.is_none() => {
+            let _ = writeln!(
+                out,
+                "nothing to repair: the log's {} records are whole and the store is within them",
+                report.log_records
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "nothing acknowledged was lost: the store had not taken in the bytes cut"
+            );
+        }
+    }
+    out
+}

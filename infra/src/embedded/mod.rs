@@ -5,10 +5,12 @@
 mod catch_up;
 mod ingest;
 mod rebuild;
+mod repair;
 
 use std::path::{Path, PathBuf};
 
 use mailshot_domain::compact;
+use mailshot_domain::log::Offset;
 use mailshot_projections::Projection;
 
 use crate::log::{LogError, LogOptions, SegmentLog, VerifyOnOpen};
@@ -19,6 +21,7 @@ pub use crate::lines::LineSource;
 pub use catch_up::catch_up;
 pub use ingest::IngestSummary;
 pub use rebuild::{VerifyReport, rebuild, verify};
+pub use repair::{LostRecords, RepairReport, repair};
 
 /// Errors of the embedded runtime: every one names the data dir part that failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,41 @@ pub enum EmbeddedError {
     Fold(String),
     #[error("reading {path}: {reason}")]
     Input { path: String, reason: String },
+    /// The store has taken in records that the log no longer holds: log files were damaged
+    /// or deleted after those records were acknowledged. Nothing is appended until an
+    /// operator chooses between restoring the log and `mailshot repair`.
+    #[error(
+        "{missing} acknowledged records are missing from the log in {}: the log ends at offset {log_end}, but {part} has taken in records up to offset {store_end}. Nothing was appended. Restore the log files from a backup, or run `mailshot repair` to cut the store back to the log (the missing records are then lost, reported, and their offsets never reused)",
+        .dir.display()
+    )]
+    StoreAheadOfLog {
+        dir: PathBuf,
+        log_end: Offset,
+        store_end: Offset,
+        missing: u64,
+        /// The part of the store that is furthest ahead.
+        part: String,
+    },
+}
+
+/// Fails with [`EmbeddedError::StoreAheadOfLog`] when any part of `store` has taken in
+/// records past the end of `log`.
+pub(crate) fn check_store_within_log(
+    dir: &Path,
+    log: &SegmentLog,
+    store: &LmdbStore,
+) -> Result<(), EmbeddedError> {
+    let log_end = log.end_offset()?;
+    match store.high_water()? {
+        Some((store_end, part)) if store_end > log_end => Err(EmbeddedError::StoreAheadOfLog {
+            dir: dir.to_path_buf(),
+            log_end,
+            store_end,
+            missing: store_end - log_end,
+            part,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// A data dir opened for writing: the single writer of its log.
@@ -125,20 +163,11 @@ impl Writer {
             ..LogOptions::default()
         };
         let log = SegmentLog::open(dir, options)?;
+        let store = open_store(dir)?;
+        // Before anything is written: a store ahead of its log means acknowledged records
+        // were lost from the log, and appending now would give their offsets to new records.
+        check_store_within_log(dir, &log, &store)?;
         let store_dir = dir.join("store");
-        if crate::store::needs_rebuild(&store_dir) {
-            // The machine went down with store commits not yet flushed: the store may be torn.
-            // It is derived from the log, so it is rebuilt from it.
-            eprintln!(
-                "{}: the machine stopped before the store was flushed: rebuilding the store from the log",
-                store_dir.display()
-            );
-            std::fs::remove_dir_all(&store_dir).map_err(|e| EmbeddedError::Input {
-                path: store_dir.display().to_string(),
-                reason: format!("removing the unflushed store: {e}"),
-            })?;
-        }
-        let store = LmdbStore::open(dir)?;
         if store.upgrade_ids_layout()? {
             eprintln!(
                 "{}: the dedup index has an older key layout: rebuilding it from the log",
@@ -177,10 +206,42 @@ impl Writer {
         Ok(writer)
     }
 
+    /// A writer over parts already opened and checked (repair, which opens them its own way).
+    pub(crate) fn from_parts(
+        dir: &Path,
+        log: SegmentLog,
+        store: LmdbStore,
+    ) -> Result<Writer, EmbeddedError> {
+        Ok(Writer {
+            dir: dir.to_path_buf(),
+            log,
+            store,
+            quarantine: Quarantine::open(dir)?,
+            reactor: None,
+        })
+    }
+
     /// The data dir.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+/// Opens the store of the writer of `dir`. A store that the machine may have torn (it went
+/// down with commits not yet flushed) is derived from the log, so it is removed and rebuilt.
+fn open_store(dir: &Path) -> Result<LmdbStore, EmbeddedError> {
+    let store_dir = dir.join("store");
+    if crate::store::needs_rebuild(&store_dir) {
+        eprintln!(
+            "{}: the machine stopped before the store was flushed: rebuilding the store from the log",
+            store_dir.display()
+        );
+        std::fs::remove_dir_all(&store_dir).map_err(|e| EmbeddedError::Input {
+            path: store_dir.display().to_string(),
+            reason: format!("removing the unflushed store: {e}"),
+        })?;
+    }
+    Ok(LmdbStore::open(dir)?)
 }
 
 impl Drop for Writer {
@@ -216,10 +277,13 @@ impl Reader {
                 Err(e) => return Err(e),
             }
         }
-        Ok(Reader {
+        let reader = Reader {
             log: SegmentLog::open_read_only(dir)?,
             store: LmdbStore::open(dir)?,
-        })
+        };
+        // Answers from a store ahead of its log would count records the log has lost.
+        check_store_within_log(dir, &reader.log, &reader.store)?;
+        Ok(reader)
     }
 }
 

@@ -18,6 +18,7 @@
 mod direct;
 mod error;
 mod frame;
+mod gaps;
 mod index;
 mod lock;
 mod records;
@@ -34,6 +35,7 @@ use mailshot_domain::log::{LogAppender, LogReader, LogRecord, NewRecord, Offset}
 
 pub use error::LogError;
 pub use frame::MAX_PAYLOAD_LEN;
+pub use gaps::Gap;
 pub use records::Records;
 
 use error::corrupt;
@@ -67,6 +69,42 @@ pub struct LogOptions {
     /// Append (and scan) with direct I/O, bypassing the page cache (see [`direct`]): the
     /// default. `false` writes through the cache, as file systems without direct I/O do anyway.
     pub direct_io: bool,
+    /// What the writer does with a whole record at the end of the log that fails its checks.
+    pub damaged_tail: DamagedTail,
+}
+
+/// What the writer does on open with a damaged last record: a frame that lies whole in the
+/// file (a plausible length and all its bytes) but fails its checksum or carries the wrong
+/// offset. A torn write never looks like that (it leaves a partial frame, or zeros), so such
+/// a record was written whole and changed since: it may have been acknowledged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum DamagedTail {
+    /// Refuse to open with [`LogError::Corrupt`], changing nothing: the default.
+    #[default]
+    Refuse,
+    /// Cut it off like a torn tail, first copying the bytes cut into a file in this
+    /// directory (`mailshot repair`, the operator's explicit choice).
+    CutKeepingBytesIn(PathBuf),
+}
+
+/// What the writer cut from the end of the last segment when it opened (see
+/// [`SegmentLog::tail_cut`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TailCut {
+    /// The segment cut.
+    pub segment: PathBuf,
+    /// Where the cut was made: the end of the last whole, valid record.
+    pub position: u64,
+    /// The offset the first bytes cut would have carried.
+    pub offset: Offset,
+    /// How many bytes were cut.
+    pub bytes: u64,
+    /// What was wrong with them.
+    pub reason: String,
+    /// `true` for a damaged whole record ([`DamagedTail`]), `false` for a torn write.
+    pub damaged: bool,
+    /// Where the cut bytes were kept, for a damaged record.
+    pub kept_in: Option<PathBuf>,
 }
 
 impl Default for LogOptions {
@@ -75,6 +113,7 @@ impl Default for LogOptions {
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             verify_on_open: VerifyOnOpen::All,
             direct_io: true,
+            damaged_tail: DamagedTail::Refuse,
         }
     }
 }
@@ -171,6 +210,8 @@ impl Tail {
 struct State {
     /// Bases of all segments, ascending; the last is `tail.base`.
     bases: Vec<Offset>,
+    /// The recorded gaps ([`gaps`]), by `from`: offsets that exist nowhere.
+    gaps: Vec<Gap>,
     tail: Option<Tail>,
     /// One past the last whole record known (exact for the writer).
     end: Offset,
@@ -203,6 +244,8 @@ pub struct SegmentLog {
     /// `Some` for the writer: dropping it releases the lock.
     writer: Option<lock::WriterLock>,
     poisoned: Option<String>,
+    /// What the writer cut from the tail when it opened.
+    tail_cut: Option<TailCut>,
     state: Mutex<State>,
     /// The frames of the batch being appended, kept between appends: a fresh buffer per batch
     /// would fault in (and zero) new memory every time.
@@ -268,27 +311,83 @@ impl SegmentLog {
                 ),
             ));
         }
+        let gaps = gaps::list(&log_dir)?;
         for pair in bases.windows(2) {
-            verify_sealed(&log_dir, pair[0], pair[1], options.verify_on_open)?;
+            let end = gaps::end_before(&gaps, pair[1]);
+            verify_sealed(&log_dir, pair[0], end, options.verify_on_open)?;
         }
         let base = bases[bases.len() - 1];
-        let (tail, end, tail_pos) =
-            recover_tail(&log_dir, base, options.verify_on_open, options.direct_io)?;
+        let recovered = recover_tail(&log_dir, base, &options)?;
+        let mut state = State {
+            bases,
+            gaps,
+            tail: Some(recovered.tail),
+            end: recovered.end,
+            tail_pos: recovered.tail_pos,
+            sealed: Vec::new(),
+        };
+        if let Some(to) = state
+            .gaps
+            .iter()
+            .find(|g| g.from == state.end)
+            .map(|g| g.to)
+        {
+            // A gap was recorded but the process stopped before the segment after it was
+            // started: start it now, so that no record ever takes an offset of the gap.
+            state.end = to;
+            roll(&log_dir, &mut state, options.direct_io)?;
+        }
         Ok(SegmentLog {
             data_dir,
             log_dir,
             options,
             writer: Some(writer),
             poisoned: None,
+            tail_cut: recovered.cut,
             frames: direct::AlignedBuf::default(),
-            state: Mutex::new(State {
-                bases,
-                tail: Some(tail),
-                end,
-                tail_pos,
-                sealed: Vec::new(),
-            }),
+            state: Mutex::new(state),
         })
+    }
+
+    /// What the writer cut from the end of the last segment when it opened: a torn write,
+    /// or a damaged record under [`DamagedTail::CutKeepingBytesIn`]. `None` when the tail was
+    /// whole (and always for a read-only handle).
+    pub fn tail_cut(&self) -> Option<&TailCut> {
+        self.tail_cut.as_ref()
+    }
+
+    /// The recorded gaps: offsets lost from the log and never given out again.
+    pub fn gaps(&self) -> Vec<Gap> {
+        self.state().gaps.clone()
+    }
+
+    /// Skips the offsets from the current end up to `to`, which will never name a record:
+    /// records a [`Gap`] with `reason`, then starts a new segment at `to`. For a repair after
+    /// acknowledged records were lost from the end of the log, so that offsets recorded
+    /// elsewhere never come to name other records. Nothing happens when `to` is not past the
+    /// end.
+    pub fn skip_to(&mut self, to: Offset, reason: &str) -> Result<(), LogError> {
+        if self.writer.is_none() {
+            return Err(LogError::ReadOnly {
+                dir: self.data_dir.clone(),
+            });
+        }
+        let st = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if to <= st.end {
+            return Ok(());
+        }
+        let gap = Gap {
+            from: st.end,
+            to,
+            reason: reason.to_owned(),
+            recorded_at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+        };
+        gaps::write(&self.log_dir, &gap)?;
+        st.gaps.push(gap);
+        st.end = to;
+        roll(&self.log_dir, st, self.options.direct_io)
     }
 
     /// Opens the log in `data_dir` for reading only, without a lock, while a writer (in this
@@ -304,8 +403,10 @@ impl SegmentLog {
         } else {
             Vec::new()
         };
+        let gaps = gaps::list(&log_dir)?;
         let mut state = State {
             bases: Vec::new(),
+            gaps: gaps.clone(),
             tail: None,
             end: 0,
             tail_pos: 0,
@@ -324,6 +425,7 @@ impl SegmentLog {
             )?;
             state = State {
                 bases,
+                gaps,
                 tail: Some(tail),
                 end,
                 tail_pos: pos,
@@ -336,6 +438,7 @@ impl SegmentLog {
             options: LogOptions::default(),
             writer: None,
             poisoned: None,
+            tail_cut: None,
             frames: direct::AlignedBuf::default(),
             state: Mutex::new(state),
         };
@@ -452,16 +555,16 @@ impl SegmentLog {
         Ok(st.end)
     }
 
-    /// The record at `offset`, or `None` past the end: one index read and one frame read. A
-    /// stale or missing index falls back to scanning that one segment; a record that is
-    /// there but damaged is `Err(Corrupt)`.
+    /// The record at `offset`, or `None` past the end or inside a [`Gap`]: one index read
+    /// and one frame read. A stale or missing index falls back to scanning that one segment;
+    /// a record that is there but damaged is `Err(Corrupt)`.
     pub fn read_at(&self, offset: Offset) -> Result<Option<LogRecord>, LogError> {
         let located = {
             let mut st = self.state();
             if offset >= st.end {
                 self.refresh(&mut st)?;
             }
-            if offset >= st.end {
+            if offset >= st.end || gaps::skip(&st.gaps, offset) != offset {
                 return Ok(None);
             }
             self.segment_of(&mut st, offset)?
@@ -490,13 +593,15 @@ impl SegmentLog {
     /// sequentially with large buffered reads. A damaged record yields one `Err(Corrupt)` item
     /// and ends the iteration: records are never skipped.
     pub fn read_from(&self, offset: Offset) -> Result<Records, LogError> {
-        let (located, bases, end) = {
+        let (located, bases, gaps, end, offset) = {
             let mut st = self.state();
             self.refresh(&mut st)?;
+            let offset = gaps::skip(&st.gaps, offset);
             if offset >= st.end {
                 return Ok(Records::empty());
             }
-            (self.segment_of(&mut st, offset)?, st.bases.clone(), st.end)
+            let located = self.segment_of(&mut st, offset)?;
+            (located, st.bases.clone(), st.gaps.clone(), st.end, offset)
         };
         let pos = self.locate(&located, offset)?;
         // A fresh open, not a dup: a dup would share its file position with other readers.
@@ -505,6 +610,7 @@ impl SegmentLog {
         Ok(Records {
             log_dir: self.log_dir.clone(),
             bases,
+            gaps,
             seg: located.index,
             seg_end: located.seg_end,
             path: located.path,
@@ -542,19 +648,36 @@ impl SegmentLog {
             st.end = scanned.next_offset;
             st.tail_pos = scanned.pos;
             // The writer creates segment `<end>` only once the current one is complete, so a
-            // segment named after our end means there is nothing more to see in this one.
-            if st.end == tail.base {
+            // segment named after our end means there is nothing more to see in this one. A
+            // gap recorded at our end moves the next segment to the gap's end.
+            if st.end == tail.base && !st.gaps.iter().any(|g| g.from == st.end) {
                 return Ok(());
             }
-            match File::open(self.log_dir.join(seg_name(st.end))) {
+            let next_base = match st.gaps.iter().find(|g| g.from == st.end) {
+                Some(gap) => gap.to,
+                None => match gaps::find(&self.log_dir, st.end)? {
+                    Some(gap) => {
+                        let to = gap.to;
+                        st.gaps.push(gap);
+                        st.gaps.sort_by_key(|g| g.from);
+                        to
+                    }
+                    None => st.end,
+                },
+            };
+            if next_base == tail.base {
+                return Ok(());
+            }
+            match File::open(self.log_dir.join(seg_name(next_base))) {
                 Ok(_) => {
-                    let next = open_tail_read(&self.log_dir, st.end)?;
-                    st.bases.push(st.end);
+                    let next = open_tail_read(&self.log_dir, next_base)?;
+                    st.bases.push(next_base);
                     st.tail = Some(next);
+                    st.end = next_base;
                     st.tail_pos = 0;
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(LogError::io(&self.log_dir.join(seg_name(st.end)), e)),
+                Err(e) => return Err(LogError::io(&self.log_dir.join(seg_name(next_base)), e)),
             }
         }
     }
@@ -564,7 +687,11 @@ impl SegmentLog {
         let index = st.bases.partition_point(|&b| b <= offset).saturating_sub(1);
         let base = st.bases[index];
         let is_tail = index + 1 == st.bases.len();
-        let seg_end = if is_tail { st.end } else { st.bases[index + 1] };
+        let seg_end = if is_tail {
+            st.end
+        } else {
+            gaps::end_before(&st.gaps, st.bases[index + 1])
+        };
         if let Some(tail) = st.tail.as_ref().filter(|t| is_tail && t.base == base) {
             let idx = tail.idx.clone().or_else(|| open_idx_read(&tail.idx_path));
             return Ok(Located {

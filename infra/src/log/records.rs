@@ -7,6 +7,7 @@ use mailshot_domain::log::{LogRecord, Offset};
 
 use super::direct::SequentialReader;
 use super::frame::{self, HEADER_LEN, Header};
+use super::gaps::{self, Gap};
 use super::segment::seg_name;
 use super::{LogError, corrupt};
 
@@ -14,6 +15,8 @@ use super::{LogError, corrupt};
 pub struct Records {
     pub(super) log_dir: PathBuf,
     pub(super) bases: Vec<Offset>,
+    /// The log's gaps: a segment followed by one ends at the gap's start.
+    pub(super) gaps: Vec<Gap>,
     /// Index in `bases` of the segment being read.
     pub(super) seg: usize,
     pub(super) seg_end: Offset,
@@ -31,6 +34,7 @@ impl Records {
         Records {
             log_dir: PathBuf::new(),
             bases: Vec::new(),
+            gaps: Vec::new(),
             seg: 0,
             seg_end: 0,
             path: PathBuf::new(),
@@ -43,13 +47,15 @@ impl Records {
         }
     }
 
-    fn next_record(&mut self) -> Result<LogRecord, LogError> {
-        if self.next == self.seg_end {
-            // Move to the next segment: it starts exactly at this offset.
+    /// The next record, or `None` at the end.
+    fn next_record(&mut self) -> Result<Option<LogRecord>, LogError> {
+        while self.next == self.seg_end && self.next < self.end {
+            // Move to the next segment: it starts exactly at this offset, or where the gap
+            // recorded at this offset ends.
             self.seg += 1;
             let base = self.bases.get(self.seg).copied().unwrap_or(self.next);
             self.path = self.log_dir.join(seg_name(base));
-            if base != self.next {
+            if base != gaps::skip(&self.gaps, self.next) {
                 return Err(corrupt(
                     &self.path,
                     0,
@@ -57,11 +63,18 @@ impl Records {
                     "no segment starts at this offset",
                 ));
             }
-            self.seg_end = self.bases.get(self.seg + 1).copied().unwrap_or(self.end);
+            self.next = base;
+            self.seg_end = match self.bases.get(self.seg + 1) {
+                Some(&next_base) => gaps::end_before(&self.gaps, next_base),
+                None => self.end,
+            };
             let reader =
                 SequentialReader::open(&self.path, 0).map_err(|e| LogError::io(&self.path, e))?;
             self.reader = Some(reader);
             self.pos = 0;
+        }
+        if self.next >= self.end {
+            return Ok(None);
         }
         let Some(reader) = self.reader.as_mut() else {
             return Err(corrupt(&self.path, self.pos, self.next, "no reader"));
@@ -94,7 +107,7 @@ impl Records {
             .map_err(|fault| corrupt(&self.path, self.pos, self.next, fault.to_string()))?;
         self.pos += header.frame_len();
         self.next += 1;
-        Ok(record)
+        Ok(Some(record))
     }
 }
 
@@ -107,7 +120,7 @@ impl Iterator for Records {
         }
         let item = self.next_record();
         // After an error the position is unknown: stop rather than skip anything.
-        self.done = item.is_err();
-        Some(item)
+        self.done = !matches!(item, Ok(Some(_)));
+        item.transpose()
     }
 }

@@ -57,6 +57,9 @@ pub struct ScanEnd {
     /// `None`: the scan reached the end of the file exactly on a frame boundary.
     /// `Some`: what was wrong with the bytes at `pos`.
     pub fault: Option<String>,
+    /// The faulty frame lies whole in the file (a plausible length, all its bytes there) and
+    /// fails its checks: damage to written bytes, which a torn write does not produce.
+    pub whole: bool,
 }
 
 /// Walks the frames of the segment at `path` from `pos` (which must be a frame boundary carrying `offset`)
@@ -80,6 +83,7 @@ pub fn scan(
             pos,
             next_offset: offset,
             fault,
+            whole: false,
         };
         let remaining = file_len.saturating_sub(pos);
         if remaining == 0 || offset >= until {
@@ -109,7 +113,10 @@ pub fn scan(
             return Ok(end(shorter()));
         }
         if let Err(fault) = frame::check(&header, &payload, offset) {
-            return Ok(end(Some(fault.to_string())));
+            return Ok(ScanEnd {
+                whole: true,
+                ..end(Some(fault.to_string()))
+            });
         }
         on_frame(pos);
         pos += header.frame_len();

@@ -1,7 +1,9 @@
 //! Small named values in the `meta` table for components outside the projections (the
 //! reactor's checkpoint and its send claims), and the dedup index's lookup and key layout.
 
+use mailshot_domain::log::Offset;
 use mailshot_domain::{Day, FactId};
+use mailshot_projections::Projection;
 
 use super::{LmdbStore, StoreError};
 
@@ -97,6 +99,73 @@ impl LmdbStore {
             keys.push(row.map_err(|e| self.lmdb(e))?.0.to_vec());
         }
         Ok(keys)
+    }
+
+    /// The highest point any part of the store has taken the log in to: one past the last
+    /// record folded into the dedup index, a live projection or the reactors, with the name
+    /// of the part. `None` for an empty store. A store whose point lies past the end of its
+    /// log has lost acknowledged records from the log.
+    pub fn high_water(&self) -> Result<Option<(Offset, String)>, StoreError> {
+        let mut high: Option<(Offset, String)> = None;
+        let mut consider = |offset: Option<Offset>, part: String| {
+            if let Some(o) = offset
+                && high.as_ref().is_none_or(|(h, _)| o > *h)
+            {
+                high = Some((o, part));
+            }
+        };
+        let ids = self.ids_checkpoint()?;
+        consider((ids > 0).then_some(ids), "the dedup index".to_owned());
+        for p in Projection::ALL {
+            consider(
+                self.progress(p, false)?.checkpoint,
+                format!("projection {p}"),
+            );
+        }
+        consider(
+            self.meta_u64(crate::reactors::CHECKPOINT_KEY)?,
+            "the reactors".to_owned(),
+        );
+        Ok(high)
+    }
+
+    /// How many entries of the dedup index were taken from records at `from` or later, and
+    /// how many subscribers have such records in their history: what a repair that cuts the
+    /// store back to offset `from` forgets.
+    pub fn taken_in_from(&self, from: Offset) -> Result<(u64, u64), StoreError> {
+        let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        let mut facts = 0;
+        for row in self.ids.iter(&txn).map_err(|e| self.lmdb(e))? {
+            let (_, value) = row.map_err(|e| self.lmdb(e))?;
+            if <[u8; 8]>::try_from(value).is_ok_and(|v| u64::from_be_bytes(v) >= from) {
+                facts += 1;
+            }
+        }
+        drop(txn);
+        let mut subscribers = 0;
+        let mut last: Vec<u8> = Vec::new();
+        self.for_each_row(Projection::Subscribers, false, |table, key, _| {
+            // History keys are `[email] offset`: the last 8 bytes are the offset.
+            if table != super::Table::History || key.len() < 8 {
+                return;
+            }
+            let (who, offset) = key.split_at(key.len() - 8);
+            let offset = u64::from_be_bytes(offset.try_into().unwrap_or([0; 8]));
+            if offset >= from && who != last.as_slice() {
+                subscribers += 1;
+                last = who.to_vec();
+            }
+        })?;
+        Ok((facts, subscribers))
+    }
+
+    /// Empties the dedup index and forgets its checkpoint, so that catching up rebuilds it
+    /// from the log (a repair that cut the store back to the log).
+    pub fn forget_ids(&self) -> Result<(), StoreError> {
+        let mut txn = self.write_txn()?;
+        self.ids.clear(&mut txn).map_err(|e| self.lmdb(e))?;
+        self.put_meta(&mut txn, "ckpt/ids", &[])?;
+        self.commit(txn)
     }
 
     /// True when the log's dedup index holds `id`, of an event on `day` (see
