@@ -283,3 +283,34 @@ fn repair_of_a_healthy_data_dir_changes_nothing() {
     );
     assert_eq!(answers(&dir), h.answers);
 }
+
+/// A repair that stopped midway (its marker still there) leaves the data dir refused by every
+/// writer and query until `repair` runs again and finishes the rebuild.
+#[test]
+fn an_interrupted_repair_is_refused_until_repair_runs_again() {
+    let h = healthy();
+    let dir = h.data.path().join("data");
+    // The state a kill leaves after the gap was recorded and before the store was rebuilt.
+    fs::write(dir.join("repair.pending"), "").unwrap();
+    for args in [
+        &["ingest", h.input.to_str().unwrap()][..],
+        &["stats", "--json"],
+    ] {
+        let out = run_cli(&dir, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            stderr_of(&out),
+            format!(
+                "mailshot: a `mailshot repair` of {} stopped before it finished: run `mailshot repair` again to finish it\n",
+                dir.display()
+            )
+        );
+    }
+    let report = success_json("repair", &run_cli(&dir, &["repair", "--json"]));
+    assert_eq!(
+        report,
+        json!({"cut": null, "lost": null, "rebuilt": true, "logRecords": h.records, "nextOffset": h.records})
+    );
+    assert!(!dir.join("repair.pending").exists());
+    assert_eq!(answers(&dir), h.answers);
+}

@@ -36,6 +36,13 @@ pub enum EmbeddedError {
     Fold(String),
     #[error("reading {path}: {reason}")]
     Input { path: String, reason: String },
+    /// A `mailshot repair` stopped before it finished: the store may still hold records that
+    /// the log lost.
+    #[error(
+        "a `mailshot repair` of {} stopped before it finished: run `mailshot repair` again to finish it",
+        .dir.display()
+    )]
+    RepairPending { dir: PathBuf },
     /// The store has taken in records that the log no longer holds: log files were damaged
     /// or deleted after those records were acknowledged. Nothing is appended until an
     /// operator chooses between restoring the log and `mailshot repair`.
@@ -60,6 +67,11 @@ pub(crate) fn check_store_within_log(
     log: &SegmentLog,
     store: &LmdbStore,
 ) -> Result<(), EmbeddedError> {
+    if repair::pending_path(dir).exists() {
+        return Err(EmbeddedError::RepairPending {
+            dir: dir.to_path_buf(),
+        });
+    }
     let log_end = log.end_offset()?;
     match store.high_water()? {
         Some((store_end, part)) if store_end > log_end => Err(EmbeddedError::StoreAheadOfLog {

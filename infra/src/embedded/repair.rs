@@ -16,6 +16,11 @@
 //! 4. reports exactly what was lost: the offsets, how many facts the dedup index forgot and
 //!    how many subscribers had records among them.
 //!
+//! A repair is crash-safe: before it changes anything it makes the file `repair.pending`
+//! durable in the data dir, and removes it only once the store is rebuilt and flushed. While
+//! the file exists every writer and query refuses the data dir ([`EmbeddedError::RepairPending`])
+//! and running `mailshot repair` again finishes the work.
+//!
 //! Because the dedup index forgets the lost records, ingesting their original input files
 //! again restores them (under new offsets); everything still in the log counts as a
 //! duplicate.
@@ -96,6 +101,8 @@ impl From<&TailCut> for CutReport {
 /// Damage in the middle of the log (followed by valid records) is not repaired: that needs
 /// the segment restored from a backup, and the error names it.
 pub fn repair(dir: &Path) -> Result<RepairReport, EmbeddedError> {
+    let pending = pending_path(dir);
+    let resumed = pending.exists();
     let options = LogOptions {
         verify_on_open: VerifyOnOpen::All,
         damaged_tail: DamagedTail::CutKeepingBytesIn(dir.join("damaged")),
@@ -109,6 +116,7 @@ pub fn repair(dir: &Path) -> Result<RepairReport, EmbeddedError> {
     if let Some((store_end, _)) = store.high_water()?
         && store_end > log_end
     {
+        mark_pending(dir)?;
         let (facts, subscribers) = store.taken_in_from(log_end)?;
         let records = store_end - log_end;
         log.skip_to(
@@ -125,13 +133,17 @@ pub fn repair(dir: &Path) -> Result<RepairReport, EmbeddedError> {
             subscribers,
         });
     }
-    let rebuilt = lost.is_some();
+    let rebuilt = lost.is_some() || resumed;
     let writer = Writer::from_parts(dir, log, store)?;
     if rebuilt {
         writer.store.forget_ids()?;
         // Catches the dedup index up from offset 0 first, then rebuilds every projection.
         rebuild(&writer, &Projection::ALL)?;
         writer.store.sync()?;
+        std::fs::remove_file(&pending).map_err(|e| io_error(&pending, e))?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_error(dir, e))?;
     }
     let next_offset = writer.log.end_offset()?;
     let gaps: u64 = writer.log.gaps().iter().map(|g: &Gap| g.to - g.from).sum();
@@ -142,4 +154,36 @@ pub fn repair(dir: &Path) -> Result<RepairReport, EmbeddedError> {
         log_records: next_offset - gaps,
         next_offset,
     })
+}
+
+/// The marker of a repair under way: `<data dir>/repair.pending`.
+pub(crate) fn pending_path(dir: &Path) -> std::path::PathBuf {
+    dir.join("repair.pending")
+}
+
+/// Makes the marker durable before the repair changes the log or the store.
+fn mark_pending(dir: &Path) -> Result<(), EmbeddedError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = pending_path(dir);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| io_error(&path, e))?;
+    file.write_all(b"a mailshot repair is under way: run `mailshot repair` to finish it\n")
+        .and_then(|()| file.sync_all())
+        .map_err(|e| io_error(&path, e))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error(dir, e))
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> EmbeddedError {
+    EmbeddedError::Input {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
 }
