@@ -4,6 +4,10 @@
 //! in memory from the fixtures (varied message ids, recipients and timestamps), then parsed
 //! in a timed loop on one core; the best of a few passes is reported in inputs/s of this
 //! thread's CPU time (robust when other jobs share the machine).
+//!
+//! A second case times one SES delivery event with 100,000 recipients (10% of them case
+//! variants of another, which collapse into one fact): the recipient dedup must stay linear.
+//! `cargo bench -p mailshot-domain --bench parse -- recipients` runs that case alone.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -182,7 +186,66 @@ fn build_lines() -> Vec<String> {
     lines
 }
 
+/// Recipients of the many-recipients case, and how many of them are distinct addresses.
+const RECIPIENTS: usize = 100_000;
+const DISTINCT_RECIPIENTS: usize = 90_000;
+
+/// One SES delivery event listing [`RECIPIENTS`] recipients: the first [`DISTINCT_RECIPIENTS`]
+/// distinct, the rest upper-case spellings of earlier ones (the same address once normalised).
+fn many_recipients_line() -> String {
+    let mut v: Value = serde_json::from_str(SES_FIXTURES[0]).unwrap();
+    let recipients: Vec<String> = (0..RECIPIENTS)
+        .map(|i| {
+            let address = format!("user{}@example.net", i % DISTINCT_RECIPIENTS);
+            if i < DISTINCT_RECIPIENTS {
+                address
+            } else {
+                address.to_uppercase()
+            }
+        })
+        .collect();
+    v["mail"]["destination"] = json!(recipients);
+    v["delivery"]["recipients"] = json!(recipients);
+    v.to_string()
+}
+
+/// Parses the many-recipients event (best of 3 passes) and prints the time.
+fn many_recipients() {
+    let line = many_recipients_line();
+    let mut best = f64::MAX;
+    let mut facts = 0;
+    for _ in 0..3 {
+        let start = Clock::start();
+        let inputs = mailshot_domain::parse_line(line.as_bytes());
+        best = best.min(start.elapsed());
+        facts = inputs
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .expect("the benchmark event is valid")
+                    .identities()
+                    .len()
+            })
+            .sum();
+        black_box(inputs);
+    }
+    assert_eq!(
+        facts, DISTINCT_RECIPIENTS,
+        "one fact per distinct recipient"
+    );
+    println!(
+        "one SES event, {RECIPIENTS} recipients ({} bytes), {facts} facts: {:.3}s",
+        line.len(),
+        best
+    );
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "recipients") {
+        many_recipients();
+        return;
+    }
+    many_recipients();
     let lines = build_lines();
     let bytes: usize = lines.iter().map(String::len).sum();
     println!(

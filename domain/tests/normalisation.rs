@@ -136,6 +136,37 @@ fn one_fact_per_distinct_recipient() {
 }
 
 #[test]
+fn an_event_with_100k_recipients_gives_one_fact_per_distinct_address_in_first_seen_order() {
+    // 100,000 recipients: 90,000 distinct addresses, then 10,000 upper-case spellings of
+    // earlier ones, which are the same addresses once normalised. (Linear time is claimed by
+    // the `parse` benchmark's many-recipients case, not timed here.)
+    let recipients: Vec<String> = (0..100_000)
+        .map(|i| {
+            let address = format!("user{}@example.net", i % 90_000);
+            if i < 90_000 {
+                address
+            } else {
+                address.to_uppercase()
+            }
+        })
+        .collect();
+    let line = mutated("ses-delivery.json", |v| {
+        set(v, "/mail/destination", json!(recipients));
+        set(v, "/delivery/recipients", json!(recipients));
+    });
+    let input = one(&line);
+    let facts = facts(&input);
+    assert_eq!(facts.len(), 90_000);
+    for (i, f) in facts.iter().enumerate() {
+        assert_eq!(f.email, format!("user{i}@example.net"));
+        // The first spelling is the one kept, not a later upper-case one.
+        assert_eq!(f.recipient, f.email);
+    }
+    let distinct: std::collections::HashSet<FactId> = input.identities().into_iter().collect();
+    assert_eq!(distinct.len(), 90_000);
+}
+
+#[test]
 fn recipients_come_from_the_type_not_from_destination() {
     // Bounce: only the bounced recipient, although two were sent to.
     let line = mutated("ses-bounce-permanent.json", |v| {

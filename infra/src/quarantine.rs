@@ -1,11 +1,17 @@
 //! The dead-letter file for rejected inputs: `<data dir>/quarantine/rejected.ndjson`.
 //!
-//! Invariant: append-only, one JSON object per line, each holding the rejected input verbatim
-//! (as a JSON string) with where it came from and why it was refused. [`Quarantine::append`]
-//! returns `Ok` only once its lines are on disk, so a rejected input is never lost.
+//! Invariant: append-only, one JSON object per line, each holding the rejected input's bytes
+//! verbatim with where it came from and why it was refused. [`Quarantine::append`] returns
+//! `Ok` only once its lines are on disk, so a rejected input is never lost.
 //!
 //! Line shape:
 //! `{"at":"<RFC 3339 now>","source":"<file|stdin|lambda>","line":<n>,"reason":"…","input":"…"}`
+//!
+//! `input` is the input as a JSON string when it is UTF-8. Bytes that are not UTF-8 cannot be
+//! a JSON string without being changed, so such an input is written as `"input_base64":"…"`
+//! (standard alphabet, padded) instead: reading the entry back gives the exact bytes either
+//! way. An input over the size limit is kept only in part: its first bytes, with
+//! `"input_size":<n>` giving its whole size in bytes.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
@@ -13,6 +19,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use mailshot_domain::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -50,19 +58,74 @@ pub struct RejectedInput {
     pub line: u64,
     /// One-line reason (newlines are replaced by spaces when written).
     pub reason: String,
-    /// The input exactly as received.
-    pub input: String,
+    /// The input's bytes exactly as received (only its first bytes when `input_size` is set).
+    pub input: Vec<u8>,
+    /// The whole input's size in bytes when `input` holds only its first bytes (an input
+    /// over the size limit, too large to keep whole).
+    pub input_size: Option<u64>,
 }
 
 /// One line of the quarantine file as read back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuarantineEntry {
     /// When it was quarantined, RFC 3339 UTC with milliseconds.
     pub at: String,
     pub source: String,
     pub line: u64,
     pub reason: String,
-    pub input: String,
+    /// The input's bytes exactly as received (only its first bytes when `input_size` is set).
+    pub input: Vec<u8>,
+    /// The whole input's size in bytes when `input` holds only its first bytes.
+    pub input_size: Option<u64>,
+}
+
+impl QuarantineEntry {
+    /// The input as text, for display: invalid UTF-8 is shown as U+FFFD.
+    pub fn input_text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.input)
+    }
+}
+
+/// A quarantine line as written and read: exactly one of `input` and `input_base64`.
+#[derive(Serialize, Deserialize)]
+struct EntryLine<'a> {
+    at: std::borrow::Cow<'a, str>,
+    source: std::borrow::Cow<'a, str>,
+    line: u64,
+    reason: std::borrow::Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    input: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    input_base64: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    input_size: Option<u64>,
+}
+
+impl EntryLine<'_> {
+    /// The entry it holds: the input's bytes decoded from whichever field holds them.
+    fn into_entry(self) -> Result<QuarantineEntry, serde_json::Error> {
+        use serde::de::Error as _;
+        let input = match (self.input, self.input_base64) {
+            (Some(text), None) => text.into_owned().into_bytes(),
+            (None, Some(encoded)) => BASE64.decode(&encoded).map_err(|e| {
+                serde_json::Error::custom(format!("field `input_base64` is not base64: {e}"))
+            })?,
+            (Some(_), Some(_)) => {
+                return Err(serde_json::Error::custom(
+                    "both `input` and `input_base64`: expected one",
+                ));
+            }
+            (None, None) => return Err(serde_json::Error::missing_field("input")),
+        };
+        Ok(QuarantineEntry {
+            at: self.at.into_owned(),
+            source: self.source.into_owned(),
+            line: self.line,
+            reason: self.reason.into_owned(),
+            input,
+            input_size: self.input_size,
+        })
+    }
 }
 
 /// The open dead-letter file. Several processes may append at once: each batch is one
@@ -133,12 +196,18 @@ impl Quarantine {
             }
         }
         for e in entries {
-            let entry = QuarantineEntry {
-                at: at.clone(),
-                source: e.source.clone(),
+            let (input, input_base64) = match std::str::from_utf8(&e.input) {
+                Ok(text) => (Some(text.into()), None),
+                Err(_) => (None, Some(BASE64.encode(&e.input))),
+            };
+            let entry = EntryLine {
+                at: at.as_str().into(),
+                source: e.source.as_str().into(),
                 line: e.line,
-                reason: one_line(&e.reason),
-                input: e.input.clone(),
+                reason: one_line(&e.reason).into(),
+                input,
+                input_base64,
+                input_size: e.input_size,
             };
             serde_json::to_writer(&mut buf, &entry)
                 .map_err(|err| io_err(&self.path, io::Error::other(err)))?;
@@ -194,7 +263,7 @@ impl Quarantine {
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match serde_json::from_slice::<QuarantineEntry>(text) {
+            match serde_json::from_slice::<EntryLine>(text).and_then(EntryLine::into_entry) {
                 Ok(entry) => f(entry),
                 // Torn: no newline at the end of the file.
                 Err(_) if !complete => return Ok(()),

@@ -7,6 +7,8 @@ use common::*;
 use mailshot_infra::quarantine::Quarantine;
 use serde_json::{Value, json};
 
+use base64::Engine as _;
+
 fn with(name: &str, f: impl FnOnce(&mut Value)) -> String {
     let mut v = fixture_value(name);
     f(&mut v);
@@ -119,7 +121,7 @@ fn invalid_inputs_are_reported_and_quarantined_valid_ones_land() {
         assert_eq!(&entry.reason, reason);
         assert_eq!(
             entry.input,
-            lines[*line as usize - 1].0,
+            lines[*line as usize - 1].0.as_bytes(),
             "line {line} not verbatim"
         );
         assert_eq!(entry.source, path.display().to_string());
@@ -141,4 +143,201 @@ fn invalid_inputs_are_reported_and_quarantined_valid_ones_land() {
     assert_eq!(stats["total"], 5);
     let suppressed = cli_json(data.path(), &["suppressed", "--json"]);
     assert_eq!(suppressed["items"][0]["reason"], "complaint");
+}
+
+/// Each quarantine entry of `data` as (line, reason, input bytes, input_size), read from the
+/// file itself: `input` as a string, else `input_base64` decoded.
+fn quarantined(data: &std::path::Path) -> Vec<(u64, String, Vec<u8>, Option<u64>)> {
+    let text = std::fs::read_to_string(data.join("quarantine").join("rejected.ndjson")).unwrap();
+    text.lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let input = match (v.get("input"), v.get("input_base64")) {
+                (Some(Value::String(s)), None) => s.as_bytes().to_vec(),
+                (None, Some(Value::String(b))) => {
+                    base64::engine::general_purpose::STANDARD.decode(b).unwrap()
+                }
+                other => panic!("no input in {l}: {other:?}"),
+            };
+            (
+                v["line"].as_u64().unwrap(),
+                v["reason"].as_str().unwrap().to_string(),
+                input,
+                v.get("input_size").and_then(Value::as_u64),
+            )
+        })
+        .collect()
+}
+
+/// The `FILE:LINE: rejected: REASON` lines of `stderr`.
+fn rejected_lines(stderr: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| l.contains(": rejected: "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn an_input_over_the_size_limit_is_quarantined_and_the_rest_ingested() {
+    // A valid SES event padded to 2 MiB, between two good inputs: over the 1 MiB default.
+    let big = with("ses-open.json", |v| {
+        v["open"]["userAgent"] = json!("x".repeat(2 << 20));
+    });
+    let size = big.len() as u64;
+    assert!(size > 2 << 20);
+    let files = tempfile::tempdir().unwrap();
+    let path = files.path().join("big.ndjson");
+    write_lines(
+        &path,
+        &[
+            fixture_line("ses-send.json"),
+            big.clone(),
+            fixture_line("ses-delivery.json"),
+        ],
+    );
+    let data = tempfile::tempdir().unwrap();
+    let reason = format!(
+        "too large: {size} bytes, over the limit of 1048576 (--max-input-bytes); only the first 1024 bytes are kept"
+    );
+    for (run, accepted, duplicates) in [(1, 2, 0), (2, 0, 2)] {
+        let out = run_cli(data.path(), &["ingest", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success(),
+            "run {run}: exit {:?}: {stderr}",
+            out.status
+        );
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            summary,
+            json!({"inputs": 3, "accepted": accepted, "duplicates": duplicates, "rejected": 1}),
+            "run {run}: {stderr}"
+        );
+        assert_eq!(
+            rejected_lines(&out.stderr),
+            vec![format!("{}:2: rejected: {reason}", path.display())],
+            "run {run}"
+        );
+    }
+    // Each run quarantined its first KiB and its size, not a copy of it.
+    let entry = (2, reason, big.as_bytes()[..1024].to_vec(), Some(size));
+    assert_eq!(quarantined(data.path()), vec![entry.clone(), entry]);
+    let stats = cli_json(data.path(), &["stats", "--json"]);
+    assert_eq!(stats["total"], 2, "{stats}");
+
+    // The limit is configurable: raised above the line, the same input is accepted.
+    let out = run_cli(
+        data.path(),
+        &[
+            "ingest",
+            "--max-input-bytes",
+            "4194304",
+            path.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        summary,
+        json!({"inputs": 3, "accepted": 1, "duplicates": 2, "rejected": 0})
+    );
+}
+
+#[test]
+fn an_input_the_log_cannot_hold_is_quarantined_and_the_rest_ingested() {
+    // 65,536 recipients make 65,536 facts: one more identity than a log record can carry.
+    let recipients: Vec<String> = (0..65_536).map(|i| format!("{i}@x.io")).collect();
+    let wide = with("ses-delivery.json", |v| {
+        v["delivery"]["recipients"] = json!(recipients);
+    });
+    assert!(
+        wide.len() < 1 << 20,
+        "within the size limit: {}",
+        wide.len()
+    );
+    let files = tempfile::tempdir().unwrap();
+    let path = files.path().join("wide.ndjson");
+    write_lines(
+        &path,
+        &[
+            fixture_line("ses-send.json"),
+            wide.clone(),
+            fixture_line("ses-complaint.json"),
+        ],
+    );
+    let data = tempfile::tempdir().unwrap();
+    let reason =
+        "cannot be logged: 65536 facts (recipients) in one input, over the log's limit of 65535";
+    for (run, accepted, duplicates) in [(1, 2, 0), (2, 0, 2)] {
+        let out = run_cli(data.path(), &["ingest", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success(),
+            "run {run}: exit {:?}: {stderr}",
+            out.status
+        );
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            summary,
+            json!({"inputs": 3, "accepted": accepted, "duplicates": duplicates, "rejected": 1}),
+            "run {run}: {stderr}"
+        );
+        assert_eq!(
+            rejected_lines(&out.stderr),
+            vec![format!("{}:2: rejected: {reason}", path.display())],
+            "run {run}"
+        );
+    }
+    let entry = (2, reason.to_string(), wide.into_bytes(), None);
+    assert_eq!(quarantined(data.path()), vec![entry.clone(), entry]);
+    let stats = cli_json(data.path(), &["stats", "--json"]);
+    assert_eq!(stats["total"], 2, "{stats}");
+}
+
+#[test]
+fn lines_that_are_not_utf8_are_quarantined_byte_identical() {
+    let garbage: Vec<Vec<u8>> = vec![
+        b"{\"eventType\":\"Open\",\"x\":\"\x80\"}".to_vec(),
+        b"caf\xC3 \xFF\xFE \xED\xA0\x80".to_vec(),
+        (1..=255u8).filter(|b| *b != b'\n').collect(),
+    ];
+    let files = tempfile::tempdir().unwrap();
+    let path = files.path().join("garbage.ndjson");
+    let mut text = Vec::new();
+    for line in &garbage {
+        text.extend_from_slice(line);
+        text.push(b'\n');
+    }
+    text.extend_from_slice(fixture_line("ses-send.json").as_bytes());
+    text.push(b'\n');
+    std::fs::write(&path, &text).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out = run_cli(data.path(), &["ingest", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        summary,
+        json!({"inputs": 4, "accepted": 1, "duplicates": 0, "rejected": 3})
+    );
+    let inputs: Vec<(u64, Vec<u8>)> = quarantined(data.path())
+        .into_iter()
+        .map(|(line, _, input, _)| (line, input))
+        .collect();
+    assert_eq!(
+        inputs,
+        vec![
+            (1, garbage[0].clone()),
+            (2, garbage[1].clone()),
+            (3, garbage[2].clone())
+        ]
+    );
 }

@@ -2,6 +2,7 @@
 //! and their normalisation into one [`EngagementFact`] per recipient (DESIGN §3).
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -457,6 +458,8 @@ fn expand<'a>(
         });
     }
     let mut normalised: Vec<(String, RawRecipient<'a>)> = Vec::with_capacity(recipients.len());
+    // Addresses already taken: a set, so that N recipients cost O(N), not O(N²).
+    let mut seen: HashSet<String> = HashSet::with_capacity(recipients.len());
     for r in recipients {
         let field = if path == "mail.destination" || path == "delivery.recipients" {
             None
@@ -470,7 +473,9 @@ fn expand<'a>(
             });
         };
         // The same address twice in one record (SES lists, case variants) is one fact.
-        if !normalised.iter().any(|(e, _)| *e == email) {
+        // The first spelling listed is the one kept.
+        if !seen.contains(&email) {
+            seen.insert(email.clone());
             normalised.push((email, r));
         }
     }

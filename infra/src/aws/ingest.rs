@@ -15,7 +15,7 @@ use mailshot_domain::{FactId, parse_line};
 use super::kinesis::Outgoing;
 use super::{Aws, AwsError};
 use crate::embedded::{IngestSummary, LineSource};
-use crate::lines::NdjsonLines;
+use crate::lines::{Line, NdjsonLines, too_large_reason};
 use crate::progress::Progress;
 
 /// Lines per ingest batch (one marker lookup, one or more PutRecords).
@@ -95,10 +95,13 @@ fn add(total: &mut IngestSummary, s: &IngestSummary) {
     total.rejected += s.rejected;
 }
 
-/// `mailshot --backend aws ingest FILE…`: every line of every source, in order.
+/// `mailshot --backend aws ingest FILE…`: every line of every source, in order. A line over
+/// `max_input_bytes` (without its line ending) goes to the dead letters as `too large`, with
+/// its first bytes only; it is never held in memory whole.
 pub fn ingest_sources(
     aws: &Aws,
     sources: &[LineSource],
+    max_input_bytes: u64,
     on_reject: &mut dyn FnMut(&Rejected),
 ) -> Result<IngestSummary, AwsError> {
     let mut total = IngestSummary::default();
@@ -109,12 +112,37 @@ pub fn ingest_sources(
             .open()
             .map_err(|e| AwsError::Other(format!("reading {name}: {e}")))?;
         let progress = Progress::new(&format!("ingesting {name} to Kinesis"), size, "bytes");
-        let mut lines = NdjsonLines::new(reader, progress);
+        let mut lines = NdjsonLines::new(reader, progress, max_input_bytes);
         let mut batch = Vec::with_capacity(INGEST_BATCH);
-        while let Some((line_no, line)) = lines
+        while let Some(line) = lines
             .next_line()
             .map_err(|e| AwsError::Other(format!("reading {name}: {e}")))?
         {
+            let (line_no, line) = match line {
+                Line::Whole { line_no, text } => (line_no, text),
+                Line::TooLarge {
+                    line_no,
+                    head,
+                    size,
+                } => {
+                    // The lines before it go first: dead letters and reports stay in order.
+                    if !batch.is_empty() {
+                        let s = ingest_lines(aws, &name, &batch, &mut seen, on_reject)?;
+                        add(&mut total, &s);
+                        batch.clear();
+                    }
+                    let reason = too_large_reason(size, max_input_bytes);
+                    aws.dead_letter(&name, line_no, &reason, &String::from_utf8_lossy(head))?;
+                    on_reject(&Rejected {
+                        source: name.clone(),
+                        line: line_no,
+                        reason,
+                    });
+                    total.inputs += 1;
+                    total.rejected += 1;
+                    continue;
+                }
+            };
             batch.push((line_no, line.to_vec()));
             if batch.len() == INGEST_BATCH {
                 let s = ingest_lines(aws, &name, &batch, &mut seen, on_reject)?;

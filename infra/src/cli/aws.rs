@@ -53,12 +53,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(&report)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ingest { files } => {
+        Command::Ingest {
+            files,
+            max_input_bytes,
+        } => {
             let sources: Vec<LineSource> = files.iter().map(|f| LineSource::parse(f)).collect();
             aws.live_tables()?;
-            let summary = crate::aws::ingest::ingest_sources(&aws, &sources, &mut |r| {
-                eprintln!("{}:{}: rejected: {}", r.source, r.line, r.reason)
-            })?;
+            let summary =
+                crate::aws::ingest::ingest_sources(&aws, &sources, max_input_bytes, &mut |r| {
+                    eprintln!("{}:{}: rejected: {}", r.source, r.line, r.reason)
+                })?;
             println!("{}", serde_json::to_string(&summary)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -62,8 +62,12 @@ fn measure(aws: &Aws, inputs: u64, seed: u64) -> anyhow::Result<serde_json::Valu
 
     eprintln!("bench: ingesting to Kinesis");
     let t = Instant::now();
-    let summary =
-        crate::aws::ingest::ingest_sources(aws, &[LineSource::File(input_path)], &mut |_| {})?;
+    let summary = crate::aws::ingest::ingest_sources(
+        aws,
+        &[LineSource::File(input_path)],
+        crate::lines::DEFAULT_MAX_INPUT_BYTES,
+        &mut |_| {},
+    )?;
     let ingest_secs = t.elapsed().as_secs_f64();
 
     eprintln!("bench: processing");

@@ -187,6 +187,7 @@ pub fn run_aws(aws: &Aws, inputs: u64, config: Option<&Path>) -> anyhow::Result<
     let summary = crate::aws::ingest::ingest_sources(
         aws,
         &[LineSource::File(traffic.file.path().to_path_buf())],
+        crate::lines::DEFAULT_MAX_INPUT_BYTES,
         &mut |_| rejected += 1,
     )?;
     println!("{}", serde_json::to_string(&summary)?);

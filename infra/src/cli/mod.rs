@@ -49,6 +49,12 @@ pub enum Command {
     Ingest {
         #[arg(required = true)]
         files: Vec<String>,
+        /// Largest input line in bytes (default 1 MiB, the largest Kinesis record). A longer
+        /// line is quarantined as `too large` with its first 1 KiB and its size, and the lines
+        /// around it are ingested; it is never read into memory whole.
+        #[arg(long, value_name = "N", default_value_t = crate::lines::DEFAULT_MAX_INPUT_BYTES,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        max_input_bytes: u64,
     },
     /// AWS only: create the stream, tables and indexes if absent (idempotent).
     Init {
@@ -243,9 +249,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return query::run(&data, call.tool, call.args, call.json);
     }
     match cli.command {
-        Command::Ingest { files } => {
+        Command::Ingest {
+            files,
+            max_input_bytes,
+        } => {
             let sources: Vec<LineSource> = files.iter().map(|f| LineSource::parse(f)).collect();
             let mut writer = Writer::open(&data)?;
+            writer.set_max_input_bytes(max_input_bytes);
             reactors::attach(&mut writer, config.as_deref())?;
             let summary = writer.ingest(
                 &sources,

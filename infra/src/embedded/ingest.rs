@@ -6,13 +6,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use mailshot_domain::compact;
 use mailshot_domain::log::NewRecord;
-use mailshot_domain::{FactId, Input, InputError, Timestamp, parse_line};
+use mailshot_domain::{Input, Timestamp, parse_line};
 use mailshot_processors::{RecordView, fold};
 use mailshot_projections::{Projection, ProjectionWriter};
 use serde::Serialize;
 
 use super::{EmbeddedError, Writer};
-use crate::lines::{LineSource, NdjsonLines};
+use crate::lines::{Line, LineSource, NdjsonLines, too_large_reason};
+use crate::log::{MAX_PAYLOAD_LEN, encoded_len};
 use crate::progress::Progress;
 use crate::quarantine::RejectedInput;
 
@@ -64,6 +65,13 @@ fn batch_lines() -> usize {
 }
 
 impl Writer {
+    /// Sets the size limit of one input line, in bytes (without its line ending; default
+    /// [`crate::lines::DEFAULT_MAX_INPUT_BYTES`]). A longer line is quarantined as `too large`
+    /// with only its first bytes, and never held in memory whole.
+    pub fn set_max_input_bytes(&mut self, max: u64) {
+        self.max_input_bytes = max;
+    }
+
     /// Ingests every line of every source, in order. Calls `on_reject` for each rejected input
     /// (after it is safely quarantined) and `on_batch` after each durable batch.
     ///
@@ -85,10 +93,17 @@ impl Writer {
             let (sender, receiver) =
                 std::sync::mpsc::sync_channel::<Result<ParsedBatch, EmbeddedError>>(2);
             let batch_lines = batch_lines();
+            let max_input_bytes = self.max_input_bytes;
             std::thread::scope(|scope| -> Result<(), EmbeddedError> {
                 let producer_name = name.clone();
                 scope.spawn(move || {
-                    read_and_parse(reader, size, &producer_name, batch_lines, sender)
+                    let read = Reading {
+                        name: &producer_name,
+                        size,
+                        batch_lines,
+                        max_input_bytes,
+                    };
+                    read_and_parse(reader, read, sender)
                 });
                 for parsed in receiver {
                     let s = self.ingest_parsed(&name, parsed?, &mut on_reject)?;
@@ -135,14 +150,34 @@ impl Writer {
         // Accepted inputs get dense offsets from the log's end, in order; an identity is
         // claimed in the dedup index with the offset its input will have.
         let first = self.log.next_offset();
-        let mut accepted: Vec<(Input<'static>, Vec<FactId>)> = Vec::new();
+        let ingest_time = now();
+        // The raw text moves into the log record: the folds read only the parsed input. Its
+        // compact form goes with it, for replays to decode instead of parsing JSON again.
+        let mut accepted: Vec<(Input<'static>, NewRecord)> = Vec::new();
         let mut rejected: Vec<RejectedInput> = Vec::new();
         let mut rejections: Vec<Rejection> = Vec::new();
         for line in batch.lines {
             for result in line.results {
                 summary.inputs += 1;
+                // An input the log cannot frame is refused before any of its identities is
+                // claimed: rejected, never an error that stops the batch.
+                let result = result.and_then(|mut input| {
+                    let record = NewRecord {
+                        ingest_time,
+                        identities: input.identities(),
+                        compact: None,
+                        raw: std::mem::take(&mut input.raw).into_owned(),
+                    };
+                    match unloggable(&record) {
+                        None => Ok((input, record)),
+                        Some(reason) => Err(Refusal {
+                            reason,
+                            input: Some(record.raw.into_bytes()),
+                        }),
+                    }
+                });
                 match result {
-                    Ok(input) => {
+                    Ok((input, mut record)) => {
                         let offset = first + accepted.len() as u64;
                         let mut new_ids = Vec::new();
                         for (id, day) in input.identity_days() {
@@ -153,22 +188,26 @@ impl Writer {
                         if new_ids.is_empty() {
                             summary.duplicates += 1;
                         } else {
-                            accepted.push((input, new_ids));
+                            record.identities = new_ids;
+                            accepted.push((input, record));
                         }
                     }
-                    Err(e) => {
+                    Err(refusal) => {
                         summary.rejected += 1;
-                        let reason = e.to_string();
                         rejected.push(RejectedInput {
                             source: source.to_string(),
                             line: line.line_no,
-                            reason: reason.clone(),
-                            input: line.text.clone().unwrap_or_default(),
+                            reason: refusal.reason.clone(),
+                            input: refusal
+                                .input
+                                .or_else(|| line.text.clone())
+                                .unwrap_or_default(),
+                            input_size: line.size,
                         });
                         rejections.push(Rejection {
                             source: source.to_string(),
                             line: line.line_no,
-                            reason,
+                            reason: refusal.reason,
                         });
                     }
                 }
@@ -183,21 +222,22 @@ impl Writer {
         if accepted.is_empty() {
             return Ok(summary);
         }
-        let ingest_time = now();
-        // The raw text moves into the log record: the folds read only the parsed input. Its
-        // compact form goes with it, for replays to decode instead of parsing JSON again.
-        let records: Vec<NewRecord> = accepted
-            .iter_mut()
-            .map(|(input, ids)| {
+        let (accepted, records): (Vec<_>, Vec<_>) = accepted
+            .into_iter()
+            .map(|(input, mut record)| {
+                // The compact form is optional: left out if it would make the record too
+                // large to frame (the raw JSON alone was checked to fit).
                 let mut compact = Vec::new();
-                NewRecord {
-                    ingest_time,
-                    identities: ids.clone(),
-                    compact: compact::encode(input, &mut compact).then_some(compact),
-                    raw: std::mem::take(&mut input.raw).into_owned(),
+                if compact::encode(&input, &mut compact) {
+                    record.compact = Some(compact);
+                    if encoded_len(&record).is_none() {
+                        record.compact = None;
+                    }
                 }
+                let ids = record.identities.clone();
+                ((input, ids), record)
             })
-            .collect();
+            .unzip();
         // The log append (write + fdatasync) runs on its own thread while this one folds the
         // same records into the store transaction; the store commits only once the log has
         // acknowledged the batch. From then on the batch is the truth; the store is derived
@@ -242,12 +282,51 @@ impl Writer {
     }
 }
 
-/// One parsed line: its number, its results (one per input), and its text when an input of it
-/// was rejected (for the quarantine).
+/// Why an input was refused, with its bytes when they are not its line's.
+struct Refusal {
+    reason: String,
+    /// The refused input's own bytes (one input of a line holding several), else `None`:
+    /// the line's text is quarantined.
+    input: Option<Vec<u8>>,
+}
+
+impl From<mailshot_domain::InputError> for Refusal {
+    fn from(e: mailshot_domain::InputError) -> Refusal {
+        Refusal {
+            reason: e.to_string(),
+            input: None,
+        }
+    }
+}
+
+/// Why `record` cannot be framed in the log, or `None` when it can.
+fn unloggable(record: &NewRecord) -> Option<String> {
+    if encoded_len(record).is_some() {
+        return None;
+    }
+    let identities = record.identities.len();
+    Some(if identities > usize::from(u16::MAX) {
+        format!(
+            "cannot be logged: {identities} facts (recipients) in one input, over the log's limit of {}",
+            u16::MAX
+        )
+    } else {
+        format!(
+            "cannot be logged: {} bytes of input, over the log's limit of {} bytes per record",
+            record.raw.len(),
+            MAX_PAYLOAD_LEN
+        )
+    })
+}
+
+/// One parsed line: its number, its results (one per input), and its bytes when an input of
+/// it was refused (for the quarantine).
 struct ParsedLine {
     line_no: u64,
-    results: Vec<Result<Input<'static>, InputError>>,
-    text: Option<String>,
+    results: Vec<Result<Input<'static>, Refusal>>,
+    text: Option<Vec<u8>>,
+    /// The line's whole size when `text` holds only its first bytes (a line too large).
+    size: Option<u64>,
 }
 
 /// A batch of parsed lines, ready to be deduplicated and appended.
@@ -263,37 +342,66 @@ fn parse_batch(lines: Vec<(u64, Vec<u8>)>) -> ParsedBatch {
     ParsedBatch { lines }
 }
 
-/// Parses one line; its text is kept only when an input of it was rejected.
+/// Parses one line; its bytes are kept only when an input of it was rejected.
 fn parse_one(line_no: u64, bytes: &[u8]) -> ParsedLine {
     let results: Vec<_> = parse_line(bytes)
         .into_iter()
-        .map(|r| r.map(Input::into_owned))
+        .map(|r| r.map(Input::into_owned).map_err(Refusal::from))
         .collect();
-    let text = results
-        .iter()
-        .any(Result::is_err)
-        .then(|| String::from_utf8_lossy(bytes).into_owned());
+    let text = results.iter().any(Result::is_err).then(|| bytes.to_vec());
     ParsedLine {
         line_no,
         results,
         text,
+        size: None,
     }
+}
+
+/// A line over the size limit: refused unparsed, with its first bytes and its size.
+fn too_large(line_no: u64, head: &[u8], size: u64, max: u64) -> ParsedLine {
+    ParsedLine {
+        line_no,
+        results: vec![Err(Refusal {
+            reason: too_large_reason(size, max),
+            input: None,
+        })],
+        text: Some(head.to_vec()),
+        size: Some(size),
+    }
+}
+
+/// What the producer thread reads: the source's name and size, and the batch and line limits.
+struct Reading<'a> {
+    name: &'a str,
+    size: Option<u64>,
+    batch_lines: usize,
+    max_input_bytes: u64,
 }
 
 /// The producer thread: reads lines, skips blank ones, parses batches and sends them on.
 fn read_and_parse(
     reader: Box<dyn Read + Send>,
-    size: Option<u64>,
-    name: &str,
-    batch_lines: usize,
+    read: Reading<'_>,
     sender: std::sync::mpsc::SyncSender<Result<ParsedBatch, EmbeddedError>>,
 ) {
+    let Reading {
+        name,
+        size,
+        batch_lines,
+        max_input_bytes,
+    } = read;
     let progress = Progress::new(&format!("ingesting {name}"), size, "bytes");
-    let mut lines = NdjsonLines::new(reader, progress);
+    let mut lines = NdjsonLines::new(reader, progress, max_input_bytes);
     let mut batch: Vec<ParsedLine> = Vec::with_capacity(batch_lines);
     loop {
-        let (line_no, line) = match lines.next_line() {
-            Ok(Some(line)) => line,
+        let parsed = match lines.next_line() {
+            // Each line is parsed where it was read: no copy of the raw batch is held.
+            Ok(Some(Line::Whole { line_no, text })) => parse_one(line_no, text),
+            Ok(Some(Line::TooLarge {
+                line_no,
+                head,
+                size,
+            })) => too_large(line_no, head, size, max_input_bytes),
             Ok(None) => break,
             Err(e) => {
                 let _ = sender.send(Err(EmbeddedError::Input {
@@ -303,8 +411,7 @@ fn read_and_parse(
                 return;
             }
         };
-        // Each line is parsed where it was read: no copy of the raw batch is held.
-        batch.push(parse_one(line_no, line));
+        batch.push(parsed);
         if batch.len() == batch_lines {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_lines));
             if sender.send(Ok(ParsedBatch { lines: full })).is_err() {

@@ -94,6 +94,8 @@ pub struct Writer {
     /// The live reactors, if attached ([`Writer::attach_reactors`]); run after each ingest
     /// batch, never by replay, rebuild or verify.
     pub(crate) reactor: Option<crate::reactors::ReactorRunner>,
+    /// The size limit of one input line ([`Writer::set_max_input_bytes`]).
+    pub(crate) max_input_bytes: u64,
 }
 
 /// Records folded per store transaction during catch-up: as many as an ingest batch. Each
@@ -193,6 +195,7 @@ impl Writer {
             store,
             quarantine,
             reactor: None,
+            max_input_bytes: crate::lines::DEFAULT_MAX_INPUT_BYTES,
         };
         let has_history = writer.log.end_offset()? > 0;
         let mut stale = Vec::new();

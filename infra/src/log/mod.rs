@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use mailshot_domain::log::{LogAppender, LogReader, LogRecord, NewRecord, Offset};
 
 pub use error::LogError;
-pub use frame::MAX_PAYLOAD_LEN;
+pub use frame::{MAX_PAYLOAD_LEN, encoded_len};
 pub use gaps::Gap;
 pub use records::Records;
 
