@@ -233,6 +233,7 @@ impl Writer {
             store,
             quarantine: Quarantine::open(dir)?,
             reactor: None,
+            max_input_bytes: crate::lines::DEFAULT_MAX_INPUT_BYTES,
         })
     }
 
