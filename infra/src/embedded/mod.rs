@@ -44,7 +44,16 @@ pub struct Writer {
     /// The live reactors, if attached ([`Writer::attach_reactors`]); run after each ingest
     /// batch, never by replay, rebuild or verify.
     pub(crate) reactor: Option<crate::reactors::ReactorRunner>,
+    /// The subscriber rows the reactors will plan on, as they were before the batch being
+    /// ingested, and the offset of its first record: the base of the reactors' `AsOf`.
+    pub(crate) reactor_base: Option<ReactorBase>,
 }
+
+/// See [`Writer::reactor_base`].
+pub(crate) type ReactorBase = (
+    mailshot_domain::log::Offset,
+    std::collections::HashMap<String, Option<mailshot_projections::Subscriber>>,
+);
 
 /// Records folded per store transaction during catch-up: as many as an ingest batch. Each
 /// transaction copies every page it touches once, so bigger batches touch (and copy) fewer
@@ -152,6 +161,7 @@ impl Writer {
             store,
             quarantine,
             reactor: None,
+            reactor_base: None,
         };
         let has_history = writer.log.end_offset()? > 0;
         let mut stale = Vec::new();
