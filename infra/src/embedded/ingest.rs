@@ -138,9 +138,9 @@ impl Writer {
         let mut rows = HashMap::new();
         for input in batch.lines.iter().flat_map(|l| l.results.iter().flatten()) {
             for email in reaction_emails(input, None) {
-                if !rows.contains_key(&email) {
-                    let row = snapshot.subscriber(&email)?;
-                    rows.insert(email, row);
+                if let std::collections::hash_map::Entry::Vacant(slot) = rows.entry(email) {
+                    let row = snapshot.subscriber(slot.key())?;
+                    slot.insert(row);
                 }
             }
         }
