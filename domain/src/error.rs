@@ -26,6 +26,12 @@ pub enum InputError {
     /// A timestamp field could not be parsed.
     #[error("field `{path}` is not a timestamp: {value:?}")]
     BadTimestamp { path: String, value: String },
+    /// A timestamp that parses but falls outside the days mailshot counts (see
+    /// [`crate::Day::FIRST`]): an open-ended `stats` would leave its event out.
+    #[error(
+        "field `{path}` is outside the supported time range (0001-01-01 to 9999-12-31 UTC): {value:?}"
+    )]
+    TimestampOutOfRange { path: String, value: String },
     /// An address field is not an email address.
     #[error("field `{path}` is not an email address: {value:?}")]
     BadEmail { path: String, value: String },
@@ -72,6 +78,7 @@ impl InputError {
             InputError::MissingField { .. } => "missing_field",
             InputError::WrongType { .. } => "wrong_type",
             InputError::BadTimestamp { .. } => "bad_timestamp",
+            InputError::TimestampOutOfRange { .. } => "timestamp_out_of_range",
             InputError::BadEmail { .. } => "bad_email",
             InputError::UnknownEventType { .. } => "unknown_event_type",
             InputError::NoRecipients { .. } => "no_recipients",
@@ -89,6 +96,7 @@ impl InputError {
             InputError::MissingField { path }
             | InputError::WrongType { path, .. }
             | InputError::BadTimestamp { path, .. }
+            | InputError::TimestampOutOfRange { path, .. }
             | InputError::BadEmail { path, .. }
             | InputError::UnknownEventType { path, .. }
             | InputError::NoRecipients { path }
@@ -121,6 +129,10 @@ impl InputError {
                 expected,
             },
             InputError::BadTimestamp { path, value } => InputError::BadTimestamp {
+                path: join(prefix, path),
+                value,
+            },
+            InputError::TimestampOutOfRange { path, value } => InputError::TimestampOutOfRange {
                 path: join(prefix, path),
                 value,
             },

@@ -12,6 +12,15 @@ pub struct Day(pub i32);
 
 const MS_PER_DAY: i64 = 86_400_000;
 
+impl Day {
+    /// The first day an event may fall on, 0001-01-01 UTC. The parser reads years 0000 to
+    /// 9999 with any offset, so an instant can land a day outside four-digit years; inputs
+    /// are rejected outside `FIRST..=LAST`, which open-ended queries cover whole.
+    pub const FIRST: Day = Day(-719_162);
+    /// The last day an event may fall on, 9999-12-31 UTC (see [`Day::FIRST`]).
+    pub const LAST: Day = Day(2_932_896);
+}
+
 impl Timestamp {
     /// Parses ISO-8601 / RFC 3339 as AWS writes it: `2024-06-03T14:02:10.815Z`,
     /// `2017-12-22T18:43:48Z`, `2018-10-08T14:05:45 +0000`, `2009-12-03T04:24:21.000-05:00`.
@@ -268,5 +277,7 @@ mod tests {
         assert_eq!(Day::parse("2023-02-29"), None);
         assert_eq!(Day::parse("1969-12-31").unwrap().0, -1);
         assert_eq!(Day::parse("1970-01-01").unwrap().start(), Timestamp(0));
+        assert_eq!(Day::FIRST.to_string(), "0001-01-01");
+        assert_eq!(Day::LAST.to_string(), "9999-12-31");
     }
 }

@@ -206,10 +206,10 @@ pub struct RollupRun {
     pub to: i32,
 }
 
-/// Earliest and latest days an open range stands for.
-pub const MIN_DAY: Day = Day(-719_162); // 0001-01-01
+/// Earliest and latest days an open range stands for: every day an input may fall on.
+pub const MIN_DAY: Day = Day::FIRST;
 /// See [`MIN_DAY`].
-pub const MAX_DAY: Day = Day(2_932_896); // 9999-12-31
+pub const MAX_DAY: Day = Day::LAST;
 
 /// Covers the days `from..=to` with at most five runs (see the module doc).
 pub fn plan(from: Day, to: Day) -> Vec<RollupRun> {

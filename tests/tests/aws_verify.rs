@@ -116,3 +116,44 @@ fn aws_verify_passes_when_clean_and_names_the_corrupted_projection_and_key() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn aws_verify_matches_after_a_unique_open_moves_to_an_earlier_day() {
+    let env = Env::new("verifyzero", 1);
+    // A delivery and an open on 2024-06-04, processed; then an open of the same message and
+    // recipient on 2024-06-03: the unique open moves a day earlier, and the live row of
+    // 2024-06-04 keeps its unique-open counter at 0.
+    let open = |time: &str| {
+        let mut v = fixture_value("ses-open.json");
+        v["open"]["timestamp"] = json!(time);
+        v.to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (name, lines) in [
+        (
+            "later.ndjson",
+            vec![
+                fixture_line("ses-delivery.json"),
+                open("2024-06-04T09:00:00.000Z"),
+            ],
+        ),
+        ("earlier.ndjson", vec![open("2024-06-03T15:27:48.390Z")]),
+    ] {
+        let file = dir.path().join(name);
+        write_lines(&file, &lines);
+        env.cli_json(&["ingest", file.to_str().unwrap()]);
+        let processed = env.cli_json(&["process"]);
+        assert_eq!(processed["failed"], json!(0), "{processed}");
+    }
+    let out = env.cli(&["verify"]);
+    let reports: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{reports}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for r in reports.as_array().unwrap() {
+        assert_eq!(r["matches"], json!(true), "{r}");
+        assert_eq!(r["first_difference"], Value::Null, "{r}");
+    }
+}

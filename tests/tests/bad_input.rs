@@ -340,4 +340,71 @@ fn lines_that_are_not_utf8_are_quarantined_byte_identical() {
             (3, garbage[2].clone())
         ]
     );
+#[test]
+fn times_outside_years_1_to_9999_are_rejected_naming_the_field_and_stats_counts_every_accepted_event()
+ {
+    // Deliveries of one template, each its own message; only the event time varies.
+    let delivery = |n: u32, time: &str| {
+        with("ses-delivery.json", |v| {
+            v["mail"]["messageId"] =
+                json!(format!("0100018fd2c41a7e-0000-0000-0000-{n:012}-000000"));
+            v["delivery"]["timestamp"] = json!(time);
+        })
+    };
+    let lines = vec![
+        delivery(1, "0001-01-01T00:00:00Z"), // the first day: counted
+        delivery(2, "0000-06-01T12:00:00Z"), // year 0000: rejected
+        delivery(3, "0001-01-01T00:30:00+01:00"), // 0000-12-31 in UTC: rejected
+        delivery(4, "9999-12-31T23:59:59.999Z"), // the last day: counted
+        delivery(5, "9999-12-31T23:00:00-05:00"), // 10000-01-01 in UTC: rejected
+        delivery(6, "2024-06-03T14:02:12.247Z"), // counted
+    ];
+    let files = tempfile::tempdir().unwrap();
+    let path = files.path().join("times.ndjson");
+    write_lines(&path, &lines);
+    let data = tempfile::tempdir().unwrap();
+    let out = run_cli(data.path(), &["ingest", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        summary,
+        json!({"inputs": 6, "accepted": 3, "duplicates": 0, "rejected": 3}),
+        "{stderr}"
+    );
+    let reasons: Vec<(u64, String)> = Quarantine::read_all(data.path())
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.line, r.reason))
+        .collect();
+    let out_of_range = |value: &str| {
+        format!(
+            "field `delivery.timestamp` is outside the supported time range \
+             (0001-01-01 to 9999-12-31 UTC): \"{value}\""
+        )
+    };
+    assert_eq!(
+        reasons,
+        vec![
+            (2, out_of_range("0000-06-01T12:00:00Z")),
+            (3, out_of_range("0001-01-01T00:30:00+01:00")),
+            (5, out_of_range("9999-12-31T23:00:00-05:00")),
+        ]
+    );
+    // Without --from / --to, every accepted delivery counts; with the first and last day
+    // named, the same.
+    let all = cli_json(data.path(), &["stats", "--json"]);
+    assert_eq!(counts(&all)["delivery"], 3, "{all}");
+    let named = cli_json(
+        data.path(),
+        &[
+            "stats",
+            "--from",
+            "0001-01-01",
+            "--to",
+            "9999-12-31",
+            "--json",
+        ],
+    );
+    assert_eq!(counts(&named)["delivery"], 3, "{named}");
 }

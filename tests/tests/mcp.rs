@@ -82,3 +82,89 @@ fn mcp_server_with_the_python_sdk_client() {
         out.status
     );
 }
+
+/// Reads one line of the server's stdout as JSON.
+fn response(out: &mut impl std::io::BufRead) -> serde_json::Value {
+    let mut line = String::new();
+    out.read_line(&mut line).expect("read the server's stdout");
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}"))
+}
+
+#[test]
+fn lines_that_are_not_json_get_a_parse_error_and_the_server_goes_on() {
+    use std::io::{BufReader, Write};
+    use std::process::Stdio;
+
+    let scratch = tempfile::tempdir().expect("scratch dir");
+    let mut server = Command::new(mailshot_bin())
+        .arg("--data")
+        .arg(scratch.path().join("data"))
+        .arg("mcp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mailshot mcp");
+    let mut stdin = server.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(server.stdout.take().expect("stdout"));
+
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let initialize = serde_json::json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "raw-test", "version": "0"},
+        },
+    });
+    for line in [
+        "this is not json {".to_string(),
+        deep,
+        initialize.to_string(),
+    ] {
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+    }
+    stdin.flush().unwrap();
+
+    let parse_error = |data: &str| {
+        serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": {"code": -32700, "message": "Parse error", "data": data},
+        })
+    };
+    assert_eq!(
+        response(&mut stdout),
+        parse_error("expected ident at line 1 column 2")
+    );
+    assert_eq!(
+        response(&mut stdout),
+        parse_error("recursion limit exceeded at line 1 column 128")
+    );
+    let answer = response(&mut stdout);
+    assert_eq!(answer["id"], 1, "{answer}");
+    assert_eq!(
+        answer["result"]["serverInfo"]["name"], "mailshot",
+        "{answer}"
+    );
+
+    // After the handshake, a request is still answered.
+    let initialized = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let list = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    for line in [initialized, list] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let answer = response(&mut stdout);
+    assert_eq!(answer["id"], 2, "{answer}");
+    assert!(
+        answer["result"]["tools"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["name"] == "get_delivery_stats")),
+        "{answer}"
+    );
+    drop(stdin);
+    let status = server.wait().expect("wait for mailshot mcp");
+    assert!(status.success(), "mailshot mcp exited with {status}");
+}

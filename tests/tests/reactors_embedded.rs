@@ -18,6 +18,9 @@ use reactors_support::*;
 use serde_json::{Value, json};
 
 const JORDAN: &str = "jordan.lee@example.net";
+/// The generated workload of the batch-size test: small enough for 1,000 one-line batches.
+const INPUTS: u64 = 1000;
+const SEED: u64 = 2;
 
 /// Runs `mailshot --data DATA --config CONFIG args…` with the secret variable set.
 fn run(data: &Path, config: &Path, args: &[&str]) -> Output {
@@ -680,6 +683,87 @@ fn the_demo_fills_the_outbox_without_any_setup() {
         assert!(
             body.contains("Example Shop") && body.contains("Unsubscribe"),
             "{path}"
+        );
+    }
+}
+
+/// The reactor's decisions in a data dir's log: every outcome (`source` `mailshot.reactor`)
+/// without its `time` (skips and sends are stamped at the wall clock), in outcome id order.
+fn decisions(data: &Path) -> Vec<Value> {
+    let mut outcomes: Vec<Value> = log_inputs(data)
+        .into_iter()
+        .filter(|v| v["source"] == "mailshot.reactor")
+        .map(|mut v| {
+            v.as_object_mut().unwrap().remove("time");
+            v
+        })
+        .collect();
+    outcomes.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    outcomes
+}
+
+/// Ingests `file` with the config and `MAILSHOT_INGEST_BATCH=batch` (the default when `None`)
+/// into a new data dir; returns the reactor's decisions.
+fn decisions_with_batch(file: &Path, config: &Path, batch: Option<usize>) -> Vec<Value> {
+    let data = tempfile::tempdir().unwrap();
+    let mut command = cli(data.path());
+    command
+        .arg("--config")
+        .arg(config)
+        .args(["ingest", file.to_str().unwrap()])
+        .env(SECRET_VAR, SECRET)
+        .env_remove("MAILSHOT_INGEST_BATCH");
+    if let Some(batch) = batch {
+        command.env("MAILSHOT_INGEST_BATCH", batch.to_string());
+    }
+    ok_json(&command.output().expect("run mailshot"));
+    decisions(data.path())
+}
+
+#[test]
+fn reactor_decisions_are_the_same_whatever_the_ingest_batch_size() {
+    // A generated workload where a first-sale email and a bounce of the same subscriber meet
+    // in one batch, the bounce after the sale: the sale is decided on before the bounce.
+    let config = config_dir(|c| c);
+    let config_file = config.path().join("mailshot.toml");
+    let (lines, _) = common::generate(INPUTS, SEED);
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("workload.ndjson");
+    write_lines(&file, &lines);
+    let one_by_one = decisions_with_batch(&file, &config_file, Some(1));
+    let kinds = |d: &[Value]| {
+        let mut kinds = std::collections::BTreeMap::<String, u64>::new();
+        for v in d {
+            *kinds
+                .entry(v["detail-type"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+        kinds
+    };
+    let expected = [
+        ("email.sent", 10),
+        ("email.skipped", 9),
+        ("executions.stopped", 6),
+        ("sequence.started", 26),
+        ("subscriber.upserted", 45),
+    ];
+    assert_eq!(
+        kinds(&one_by_one),
+        expected.map(|(k, n)| (k.to_string(), n)).into()
+    );
+    for batch in [Some(7), Some(1000), None] {
+        let decided = decisions_with_batch(&file, &config_file, batch);
+        let differ: Vec<(&Value, &Value)> = one_by_one
+            .iter()
+            .zip(&decided)
+            .filter(|(a, b)| a != b)
+            .collect();
+        assert!(
+            differ.is_empty() && one_by_one.len() == decided.len(),
+            "batch {batch:?}: {} of {} decisions differ from batch 1, first: {:#?}",
+            differ.len(),
+            one_by_one.len(),
+            differ.first()
         );
     }
 }

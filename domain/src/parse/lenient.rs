@@ -12,7 +12,7 @@ use std::marker::PhantomData;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::{InputError, Timestamp};
+use crate::{Day, InputError, Timestamp};
 
 /// A JSON scalar leaf: a string (borrowed when it had no escapes), a boolean, or anything else.
 #[derive(Debug)]
@@ -200,13 +200,21 @@ pub(crate) fn opt_bool(v: Option<Leaf<'_>>, path: &str) -> Result<Option<bool>, 
     }
 }
 
-/// A required timestamp field (a string `Timestamp::parse` accepts).
+/// A required timestamp field (a string `Timestamp::parse` accepts) on a day from
+/// [`Day::FIRST`] to [`Day::LAST`].
 pub(crate) fn req_ts(v: Option<Leaf<'_>>, path: &str) -> Result<Timestamp, InputError> {
     let s = req_str(v, path)?;
-    Timestamp::parse(&s).ok_or_else(|| InputError::BadTimestamp {
-        path: path.to_owned(),
-        value: s.into_owned(),
-    })
+    match Timestamp::parse(&s) {
+        Some(t) if (Day::FIRST..=Day::LAST).contains(&t.day()) => Ok(t),
+        Some(_) => Err(InputError::TimestampOutOfRange {
+            path: path.to_owned(),
+            value: s.into_owned(),
+        }),
+        None => Err(InputError::BadTimestamp {
+            path: path.to_owned(),
+            value: s.into_owned(),
+        }),
+    }
 }
 
 /// A required object field.

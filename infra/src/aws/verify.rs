@@ -61,11 +61,21 @@ fn digest_item(kind: &str, item: &Item) -> Option<(Projection, String, u128)> {
     let pk = key_text(item.get("pk"));
     let projection = projection_of(kind, &pk)?;
     let key = format!("{kind}/{pk}/{}", key_text(item.get("sk")));
+    // Counters are compared by meaning: a live row keeps a counter that went back to 0 (an
+    // `ADD` of +1, later of -1: a unique open moving to an earlier day) where a rebuilt row,
+    // written at once, never has it. A counter of 0 is the same as none, and a counter row
+    // with only zeros the same as no row.
+    let counters =
+        projection == Projection::Rollups && kind == "rollups" || projection == Projection::Links;
     let attributes: BTreeMap<&str, serde_json::Value> = item
         .iter()
         .filter(|(name, _)| name.as_str() != "ver")
         .map(|(name, v)| (name.as_str(), to_json(v)))
+        .filter(|(name, v)| !(counters && !matches!(*name, "pk" | "sk") && *v == 0))
         .collect();
+    if counters && attributes.keys().all(|name| matches!(*name, "pk" | "sk")) {
+        return None;
+    }
     let line = format!(
         "{key}\x1f{}",
         serde_json::to_string(&attributes).unwrap_or_default()

@@ -1,6 +1,7 @@
 //! Ingest: NDJSON lines → parsed inputs → dedup → durable append → every projection, one
 //! transaction per batch. Rejected inputs go to the quarantine, with their line and reason.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -8,14 +9,15 @@ use mailshot_domain::compact;
 use mailshot_domain::log::NewRecord;
 use mailshot_domain::{Input, Timestamp, parse_line};
 use mailshot_processors::{RecordView, fold};
-use mailshot_projections::{Projection, ProjectionWriter};
+use mailshot_projections::{Projection, ProjectionReader, ProjectionWriter};
 use serde::Serialize;
 
-use super::{EmbeddedError, Writer};
+use super::{EmbeddedError, ReactorBase, Writer};
 use crate::lines::{Line, LineSource, NdjsonLines, too_large_reason};
 use crate::log::{MAX_PAYLOAD_LEN, encoded_len};
 use crate::progress::Progress;
 use crate::quarantine::RejectedInput;
+use crate::reactors::reaction_emails;
 
 /// Lines parsed, appended and folded per transaction. Bigger batches amortise the two fsyncs
 /// (log, store) and sort better in LMDB; memory stays bounded by the batch.
@@ -106,7 +108,9 @@ impl Writer {
                     read_and_parse(reader, read, sender)
                 });
                 for parsed in receiver {
-                    let s = self.ingest_parsed(&name, parsed?, &mut on_reject)?;
+                    let parsed = parsed?;
+                    self.reactor_base = self.reactor_base_of(&parsed)?;
+                    let s = self.ingest_parsed(&name, parsed, &mut on_reject)?;
                     self.run_reactors()?;
                     total.add(s);
                     on_batch(&total);
@@ -137,6 +141,25 @@ impl Writer {
             )));
         }
         Ok(s)
+    }
+
+    /// With reactors attached, the subscriber rows they will plan `batch` on, read before
+    /// it is folded (see [`crate::reactors::AsOf`]).
+    fn reactor_base_of(&self, batch: &ParsedBatch) -> Result<Option<ReactorBase>, EmbeddedError> {
+        if self.reactor.is_none() {
+            return Ok(None);
+        }
+        let snapshot = self.store.snapshot()?;
+        let mut rows = HashMap::new();
+        for input in batch.lines.iter().flat_map(|l| l.results.iter().flatten()) {
+            for email in reaction_emails(input, None) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = rows.entry(email) {
+                    let row = snapshot.subscriber(slot.key())?;
+                    slot.insert(row);
+                }
+            }
+        }
+        Ok(Some((self.log.next_offset(), rows)))
     }
 
     fn ingest_parsed(

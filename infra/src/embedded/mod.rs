@@ -96,7 +96,16 @@ pub struct Writer {
     pub(crate) reactor: Option<crate::reactors::ReactorRunner>,
     /// The size limit of one input line ([`Writer::set_max_input_bytes`]).
     pub(crate) max_input_bytes: u64,
+    /// The subscriber rows the reactors will plan on, as they were before the batch being
+    /// ingested, and the offset of its first record: the base of the reactors' `AsOf`.
+    pub(crate) reactor_base: Option<ReactorBase>,
 }
+
+/// See [`Writer::reactor_base`].
+pub(crate) type ReactorBase = (
+    mailshot_domain::log::Offset,
+    std::collections::HashMap<String, Option<mailshot_projections::Subscriber>>,
+);
 
 /// Records folded per store transaction during catch-up: as many as an ingest batch. Each
 /// transaction copies every page it touches once, so bigger batches touch (and copy) fewer
@@ -188,15 +197,7 @@ impl Writer {
                 store_dir.display()
             );
         }
-        let quarantine = Quarantine::open(dir)?;
-        let writer = Writer {
-            dir: dir.to_path_buf(),
-            log,
-            store,
-            quarantine,
-            reactor: None,
-            max_input_bytes: crate::lines::DEFAULT_MAX_INPUT_BYTES,
-        };
+        let writer = Writer::from_parts(dir, log, store)?;
         let has_history = writer.log.end_offset()? > 0;
         let mut stale = Vec::new();
         for p in Projection::ALL {
@@ -221,7 +222,8 @@ impl Writer {
         Ok(writer)
     }
 
-    /// A writer over parts already opened and checked (repair, which opens them its own way).
+    /// A writer over a log and store already opened and checked, with the quarantine opened,
+    /// no reactors and the default input size limit.
     pub(crate) fn from_parts(
         dir: &Path,
         log: SegmentLog,
@@ -234,6 +236,7 @@ impl Writer {
             quarantine: Quarantine::open(dir)?,
             reactor: None,
             max_input_bytes: crate::lines::DEFAULT_MAX_INPUT_BYTES,
+            reactor_base: None,
         })
     }
 

@@ -2,7 +2,9 @@
 //!
 //! Every tool answers exactly the JSON of the CLI's `--json` (as text content and as structured
 //! content). Bad arguments, unknown subscribers and a data dir without data are tool errors
-//! (`isError: true`) whose message names the cause; they never end the server.
+//! (`isError: true`) whose message names the cause; they never end the server. A line that
+//! is not JSON, or nests too deep, is answered with the JSON-RPC parse error `-32700` (id
+//! null), and the server goes on with the next line.
 //!
 //! Two sources, one JSON: the embedded data dir (opened read-only on the first call that finds
 //! data there; every call reads a fresh snapshot, so the server answers what a concurrent
@@ -47,11 +49,149 @@ fn serve_with(server: MailshotMcp) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
-        let running = server.serve(rmcp::transport::stdio()).await?;
+    let served = runtime.block_on(async {
+        // The server reads checked lines from one pipe and writes to another; stdout is
+        // written by one task only, whole lines at a time, so that parse errors answered
+        // here never cut into a response.
+        let (to_server, server_in) = tokio::io::duplex(PIPE_BYTES);
+        let (server_out, from_server) = tokio::io::duplex(PIPE_BYTES);
+        let (errors, error_lines) = tokio::sync::mpsc::unbounded_channel();
+        let input = tokio::spawn(check_lines(tokio::io::stdin(), to_server, errors));
+        let output = tokio::spawn(write_lines(from_server, error_lines, tokio::io::stdout()));
+        let running = server.serve((server_in, server_out)).await?;
         running.waiting().await?;
+        input.abort();
+        output.await??;
         anyhow::Ok(ExitCode::SUCCESS)
+    });
+    // A read of stdin may still be blocked on a thread of its own: do not wait for it.
+    runtime.shutdown_background();
+    served
+}
+
+/// Buffer of each pipe between stdio and the server.
+const PIPE_BYTES: usize = 64 * 1024;
+
+/// The longest JSON-RPC line read (as rmcp's own limit); a longer one is a parse error.
+const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The JSON-RPC 2.0 answer to a line that is not JSON (or nests deeper than the parser's
+/// limit of 128): error `-32700`, id null, as the specification requires. rmcp drops such
+/// lines silently, so they are answered here, before the server sees them.
+fn parse_error(reason: &str) -> String {
+    serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": {"code": -32700, "message": "Parse error", "data": reason},
     })
+    .to_string()
+}
+
+/// Why `line` (without its newline) is not JSON, if it is not. Blank lines are let through
+/// (the server ignores them), and a UTF-8 byte order mark is allowed, as the server allows it.
+fn not_json(line: &[u8]) -> Option<String> {
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    // Into a `Value`, whose parser limits nesting to 128 as the server's does (skipping with
+    // `IgnoredAny` would accept any depth).
+    serde_json::from_slice::<Value>(line)
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// Copies the lines of `input` to the server, answering those that are not JSON with a
+/// parse error (sent to `errors`) instead. Lines longer than [`MAX_LINE_BYTES`] are
+/// discarded as they are read, never buffered whole.
+async fn check_lines(
+    input: impl tokio::io::AsyncRead + Unpin,
+    mut server: tokio::io::DuplexStream,
+    errors: tokio::sync::mpsc::UnboundedSender<String>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let mut input = tokio::io::BufReader::new(input);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = (&mut input)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .await?;
+        if read == 0 {
+            return Ok(());
+        }
+        if line.len() > MAX_LINE_BYTES && line.last() != Some(&b'\n') {
+            // Skip the rest of the oversized line.
+            loop {
+                line.clear();
+                let read = (&mut input)
+                    .take(PIPE_BYTES as u64)
+                    .read_until(b'\n', &mut line)
+                    .await?;
+                if read == 0 || line.last() == Some(&b'\n') {
+                    break;
+                }
+            }
+            let reason = format!("line longer than {MAX_LINE_BYTES} bytes");
+            if errors.send(parse_error(&reason)).is_err() {
+                return Ok(());
+            }
+            continue;
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        match not_json(text) {
+            Some(reason) => {
+                if errors.send(parse_error(&reason)).is_err() {
+                    return Ok(());
+                }
+            }
+            None => {
+                server.write_all(&line).await?;
+                if line.last() != Some(&b'\n') {
+                    server.write_all(b"\n").await?;
+                }
+            }
+        }
+    }
+}
+
+/// Writes the server's lines and the parse errors to `out`, whole lines, until both end.
+/// Parse errors go first: each was found before any later line reached the server.
+async fn write_lines(
+    from_server: tokio::io::DuplexStream,
+    mut errors: tokio::sync::mpsc::UnboundedReceiver<String>,
+    mut out: impl tokio::io::AsyncWrite + Unpin,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut from_server = tokio::io::BufReader::new(from_server);
+    let mut line = Vec::new();
+    let (mut server_open, mut errors_open) = (true, true);
+    loop {
+        tokio::select! {
+            biased;
+            error = errors.recv(), if errors_open => match error {
+                Some(error) => {
+                    out.write_all(error.as_bytes()).await?;
+                    out.write_all(b"\n").await?;
+                    out.flush().await?;
+                }
+                None => errors_open = false,
+            },
+            // Cancel-safe: a partly read line stays in `line` and the next call goes on.
+            read = from_server.read_until(b'\n', &mut line), if server_open => {
+                if read? == 0 {
+                    server_open = false;
+                } else {
+                    out.write_all(&line).await?;
+                    out.flush().await?;
+                    line.clear();
+                }
+            }
+            else => return Ok(()),
+        }
+    }
 }
 
 /// Where the answers come from.

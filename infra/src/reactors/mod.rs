@@ -37,4 +37,4 @@ pub use aws::AwsEffects;
 pub use effects::{EffectError, Effects, OutboxEffects, local_execution_arn, outbox_dir};
 pub use load::{FileTemplates, LoadError, Loaded, env_secret, load, load_parts, load_with_secret};
 pub use runner::{CHECKPOINT_KEY, ReactorRunner, RunnerStats, outcome_event_id};
-pub(crate) use runner::{Step, valid_outcomes};
+pub(crate) use runner::{Step, reaction_emails, valid_outcomes};

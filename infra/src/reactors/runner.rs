@@ -6,8 +6,12 @@ use std::collections::{HashMap, HashSet};
 
 use mailshot_domain::log::Offset;
 use mailshot_domain::{EventType, FactId, InputBody, SystemAction, SystemEvent, Timestamp};
-use mailshot_domain::{parse_input, parse_line};
-use mailshot_projections::{ProjectionReader, Subscriber};
+use mailshot_domain::{Input, parse_input, parse_line};
+use mailshot_processors::{RecordView, fold};
+use mailshot_projections::{
+    Counts, EngagementKey, EventRow, FirstEngagement, LinkKey, Projection, ProjectionReader,
+    ProjectionWriter, RollupKey, Subscriber,
+};
 use mailshot_reactors::{Intent, Reactor, SendEmail, StartExecution, SubscriberState};
 use serde::Serialize;
 
@@ -90,6 +94,175 @@ fn state_of(s: &Subscriber) -> SubscriberState {
         unsubscribed: s.unsubscribed.is_some(),
         first_name: s.first_name.clone(),
         attributes: s.attributes.clone(),
+    }
+}
+
+/// The addresses whose subscriber rows [`ReactorRunner::plan_record`] reads to react to
+/// `input` (with `identities`, the identities it introduced; `None` for all of its facts).
+/// Runtimes read these rows before a batch commits, as the base of an [`AsOf`].
+pub(crate) fn reaction_emails(input: &Input<'_>, identities: Option<&[FactId]>) -> Vec<String> {
+    match &input.body {
+        InputBody::App(app) => app.email.iter().cloned().collect(),
+        InputBody::Ses(facts) => {
+            let mut emails: Vec<String> = Vec::new();
+            for fact in facts {
+                let unsubscribes = fact.event_type == EventType::Subscription
+                    && fact.unsubscribe_all == Some(true);
+                if identities.is_none_or(|ids| ids.contains(&fact.id))
+                    && (fact.suppresses() || unsubscribes)
+                    && !emails.contains(&fact.email)
+                {
+                    emails.push(fact.email.clone());
+                }
+            }
+            emails
+        }
+        InputBody::System(sys) => match sys.action {
+            SystemAction::SubscriberUnsubscribed { .. } => vec![sys.email.clone()],
+            _ => Vec::new(),
+        },
+    }
+}
+
+/// Subscriber rows as of the record being reacted to (issue 16, item 10): a reactor decides on
+/// the state its trigger saw, never on records logged after it, whatever the batch boundaries.
+///
+/// The runtimes fold a whole batch before reacting to it, so the store is ahead of every
+/// record but the last. An `AsOf` starts from the rows as they were before the batch (its
+/// base, read before the batch committed), and the records are folded into it in memory, one
+/// by one, just before each is planned. Reactor outcomes are folded in as they are logged, so
+/// that the executions a record started are known to the records after it. Rows missing from
+/// the base are read from the store: those are never planned on (see [`reaction_emails`]).
+#[derive(Debug, Default)]
+pub(crate) struct AsOf {
+    rows: HashMap<String, Option<Subscriber>>,
+    /// Event ids of the outcomes folded in when logged: not folded again when reacted to.
+    outcomes: HashSet<String>,
+}
+
+impl AsOf {
+    /// Starts from `base`: every row the records to react to will be planned on, as it was
+    /// before them.
+    pub(crate) fn new(base: HashMap<String, Option<Subscriber>>) -> AsOf {
+        AsOf {
+            rows: base,
+            outcomes: HashSet::new(),
+        }
+    }
+
+    /// The row of `email` as folded so far, loading it through `load` the first time.
+    fn row<E>(
+        &mut self,
+        email: &str,
+        load: &mut dyn FnMut(&str) -> Result<Option<Subscriber>, E>,
+    ) -> Result<Option<Subscriber>, E> {
+        if let Some(row) = self.rows.get(email) {
+            return Ok(row.clone());
+        }
+        let row = load(email)?;
+        self.rows.insert(email.to_string(), row.clone());
+        Ok(row)
+    }
+
+    /// Folds one record (its raw input and the identities it introduced) into the rows.
+    pub(crate) fn fold_record<E: std::error::Error + Send + Sync + 'static>(
+        &mut self,
+        offset: Offset,
+        raw: &str,
+        identities: &[FactId],
+        load: &mut dyn FnMut(&str) -> Result<Option<Subscriber>, E>,
+    ) -> Result<(), E> {
+        let Ok(input) = parse_input(raw) else {
+            return Ok(());
+        };
+        if let InputBody::System(sys) = &input.body
+            && self.outcomes.contains(&sys.event_id)
+        {
+            return Ok(());
+        }
+        let view = RecordView {
+            offset,
+            input,
+            new_ids: identities,
+        };
+        fold(
+            Projection::Subscribers,
+            &view,
+            &mut AsOfWriter { as_of: self, load },
+        )
+    }
+
+    /// Folds reactor outcome lines just logged (their offsets do not matter to the rows).
+    pub(crate) fn fold_outcomes<E: std::error::Error + Send + Sync + 'static>(
+        &mut self,
+        lines: &[String],
+        load: &mut dyn FnMut(&str) -> Result<Option<Subscriber>, E>,
+    ) -> Result<(), E> {
+        for line in lines {
+            let Ok(input) = parse_input(line) else {
+                continue;
+            };
+            let ids = input.identities();
+            self.fold_record(0, line, &ids, load)?;
+            if let InputBody::System(sys) = &input.body {
+                self.outcomes.insert(sys.event_id.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The subscribers fold's view of an [`AsOf`]: subscriber rows only; the other projections'
+/// writes are not needed to decide and are dropped.
+struct AsOfWriter<'a, E> {
+    as_of: &'a mut AsOf,
+    load: &'a mut dyn FnMut(&str) -> Result<Option<Subscriber>, E>,
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> ProjectionWriter for AsOfWriter<'_, E> {
+    type Error = E;
+
+    fn put_event(&mut self, _row: &EventRow) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn add_counts(&mut self, _key: &RollupKey, _deltas: &Counts) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn first_engagement(&mut self, _key: &EngagementKey) -> Result<Option<FirstEngagement>, E> {
+        Ok(None)
+    }
+
+    fn set_first_engagement(
+        &mut self,
+        _key: &EngagementKey,
+        _value: &FirstEngagement,
+    ) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn subscriber(&mut self, email: &str) -> Result<Option<Subscriber>, E> {
+        self.as_of.row(email, self.load)
+    }
+
+    fn put_subscriber(&mut self, subscriber: &Subscriber) -> Result<(), E> {
+        self.as_of
+            .rows
+            .insert(subscriber.email.clone(), Some(subscriber.clone()));
+        Ok(())
+    }
+
+    fn add_history(&mut self, _email: &str, _offset: Offset) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn add_link_counts(&mut self, _key: &LinkKey, _clicks: i64, _unique: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn set_checkpoint(&mut self, _projection: Projection, _next: Offset) -> Result<(), E> {
+        Ok(())
     }
 }
 
@@ -187,29 +360,40 @@ impl ReactorRunner {
         self.effects.describe()
     }
 
-    /// Reacts to every record from the checkpoint to the end of the log.
+    /// Reacts to every record from the checkpoint to the end of the log, each on the
+    /// subscriber rows as of that record (see [`AsOf`]).
     pub fn run(&mut self, writer: &mut Writer) -> Result<(), EmbeddedError> {
+        let mut base = writer.reactor_base.take();
+        let mut as_of = None;
         loop {
             let from = writer.store.meta_u64(CHECKPOINT_KEY)?.unwrap_or(0);
             let end = writer.log.end_offset()?;
             if from >= end {
                 return Ok(());
             }
+            // The rows read before the batch are its base only if reacting starts where the
+            // batch does; otherwise (resuming after a crash) the records are folded onto the
+            // store's rows, which already hold them: the fold is idempotent.
+            let as_of = as_of.get_or_insert_with(|| match base.take() {
+                Some((at, rows)) if at == from => AsOf::new(rows),
+                _ => AsOf::default(),
+            });
             let to = end.min(from + CHUNK_RECORDS);
-            self.run_chunk(writer, from, to, to == end)?;
+            self.run_chunk(writer, from, to, to == end, as_of)?;
         }
     }
 
-    /// Plans the records `from..to` against one snapshot of the projections.
+    /// Plans the records `from..to`, each on the rows of `as_of` once it is folded in.
     fn plan(
         &mut self,
         writer: &Writer,
         from: Offset,
         to: Offset,
         now: Timestamp,
+        as_of: &mut AsOf,
     ) -> Result<Vec<Step>, EmbeddedError> {
         let snapshot = writer.store.snapshot()?;
-        let mut subscriber = |email: &str| -> Result<Option<Subscriber>, EmbeddedError> {
+        let mut load = |email: &str| -> Result<Option<Subscriber>, EmbeddedError> {
             Ok(snapshot.subscriber(email)?)
         };
         let mut steps = Vec::new();
@@ -218,6 +402,8 @@ impl ReactorRunner {
             if record.offset >= to {
                 break;
             }
+            as_of.fold_record(record.offset, &record.raw, &record.identities, &mut load)?;
+            let mut subscriber = |email: &str| as_of.row(email, &mut load);
             self.plan_record(
                 &record.raw,
                 &record.identities,
@@ -363,9 +549,10 @@ impl ReactorRunner {
         from: Offset,
         to: Offset,
         last: bool,
+        as_of: &mut AsOf,
     ) -> Result<(), EmbeddedError> {
         let now = (self.clock)();
-        let planned = self.plan(writer, from, to, now)?;
+        let planned = self.plan(writer, from, to, now, as_of)?;
 
         // Drop what is already done; claim the sends (one durable transaction).
         let mut steps = Vec::with_capacity(planned.len());
@@ -403,6 +590,14 @@ impl ReactorRunner {
         // Append the outcomes (duplicates of an earlier attempt are dropped by ingest).
         let valid = valid_outcomes(outcomes);
         if !valid.is_empty() {
+            // The records after these see their outcomes (executions started, …), as they
+            // would had each record been reacted to alone.
+            let snapshot = writer.store.snapshot()?;
+            let mut load = |email: &str| -> Result<Option<Subscriber>, EmbeddedError> {
+                Ok(snapshot.subscriber(email)?)
+            };
+            as_of.fold_outcomes(&valid, &mut load)?;
+            drop(snapshot);
             writer.ingest_raw(&valid)?;
         }
 
@@ -557,6 +752,10 @@ impl ReactorRunner {
                 let mut arns: Vec<String> = running.clone();
                 arns.extend(started.get(email).into_iter().flatten().cloned());
                 arns.retain(|arn| !stopped.contains(arn));
+                // In ARN order, once each: the same outcome whether the executions were
+                // started before this batch or in it.
+                arns.sort();
+                arns.dedup();
                 if arns.is_empty() {
                     return Ok(None);
                 }
