@@ -340,6 +340,8 @@ fn lines_that_are_not_utf8_are_quarantined_byte_identical() {
             (3, garbage[2].clone())
         ]
     );
+}
+
 #[test]
 fn times_outside_years_1_to_9999_are_rejected_naming_the_field_and_stats_counts_every_accepted_event()
  {
