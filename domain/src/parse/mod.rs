@@ -127,6 +127,53 @@ pub fn parse_line(line: &[u8]) -> Vec<Result<Input<'_>, InputError>> {
     }
 }
 
+/// [`parse_line`] for an input from outside mailshot (a file, stdin, the ingest Lambda, any
+/// producer): an input with a reserved source (`mailshot.*`) is rejected as
+/// [`InputError::ReservedSource`], so that admin actions and reactor outcomes enter only
+/// through mailshot's own commands and cannot be forged by ingesting them.
+pub fn parse_external_line(line: &[u8]) -> Vec<Result<Input<'_>, InputError>> {
+    parse_line(line)
+        .into_iter()
+        .enumerate()
+        .map(|(index, result)| match result {
+            Ok(input) => match &input.body {
+                InputBody::System(sys) => {
+                    let reserved = InputError::ReservedSource {
+                        event_source: sys.action.source().to_owned(),
+                    };
+                    Err(match input.envelope {
+                        // One record of a Lambda event: only that record is rejected, by index.
+                        Envelope::LambdaKinesisRecord | Envelope::LambdaSnsRecord => {
+                            InputError::LambdaRecord {
+                                index,
+                                source: Box::new(reserved),
+                            }
+                        }
+                        _ => reserved,
+                    })
+                }
+                _ => Ok(input),
+            },
+            Err(e) => Err(reserved_error(e)),
+        })
+        .collect()
+}
+
+/// A `mailshot.*` event mailshot never writes is reserved all the same: one reason for every
+/// input that claims a reserved source.
+fn reserved_error(e: InputError) -> InputError {
+    match e {
+        InputError::UnknownSystemEvent { event_source, .. } => {
+            InputError::ReservedSource { event_source }
+        }
+        InputError::LambdaRecord { index, source } => InputError::LambdaRecord {
+            index,
+            source: Box::new(reserved_error(*source)),
+        },
+        other => other,
+    }
+}
+
 /// Parses exactly one stored input (the `raw` of an [`Input`]), as the log replays it.
 /// Accepts every single-input shape, including one Lambda SNS record object (`{"Sns": …}`);
 /// a whole Lambda event holds several inputs and is rejected here (use [`parse_line`]).

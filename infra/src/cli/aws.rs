@@ -219,6 +219,7 @@ fn unsuppress(aws: &Aws, email: &str, reason: &str) -> anyhow::Result<ExitCode> 
         email.clone(),
         SystemAction::SuppressionRemoved {
             reason: reason.to_string(),
+            actor: Some(aws.caller_identity()?),
         },
     );
     aws.put_records(&[Outgoing {
