@@ -37,7 +37,10 @@ mod tests {
     #[test]
     fn the_default_profile_trims_the_first_name_and_keeps_the_whole_detail() {
         let detail = json!({"email": "a@example.com", "firstName": "  Jo ", "plan": "pro"});
-        assert_eq!(default_profile(&detail), (Some("Jo".into()), detail.clone()));
+        assert_eq!(
+            default_profile(&detail),
+            (Some("Jo".into()), detail.clone())
+        );
         let blank = json!({"email": "a@example.com", "firstName": " "});
         assert_eq!(default_profile(&blank), (None, blank.clone()));
         let number = json!({"email": "a@example.com", "firstName": 7});

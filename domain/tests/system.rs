@@ -186,7 +186,9 @@ fn an_input_from_outside_with_a_reserved_source_is_rejected_as_reserved_source()
     })
     .to_string();
     assert_eq!(
-        parse_external_line(unknown.as_bytes())[0].as_ref().unwrap_err(),
+        parse_external_line(unknown.as_bytes())[0]
+            .as_ref()
+            .unwrap_err(),
         &InputError::ReservedSource {
             event_source: "mailshot.other".into()
         }

@@ -231,7 +231,10 @@ mod tests {
             let mut e = event();
             e["detail"] = detail.clone();
             let s = SubscriberMapping::default().apply(&e).unwrap();
-            assert_eq!((s.first_name, s.attributes), profile::default_profile(&detail));
+            assert_eq!(
+                (s.first_name, s.attributes),
+                profile::default_profile(&detail)
+            );
         }
     }
 

@@ -513,7 +513,8 @@ fn an_ingested_admin_event_is_rejected_as_reserved_source_and_the_suppression_st
         success_json("ingest", &out),
         json!({"inputs": 1, "accepted": 0, "duplicates": 0, "rejected": 1})
     );
-    let reason = "reserved source \"mailshot.admin\": only mailshot itself writes `mailshot.*` events";
+    let reason =
+        "reserved source \"mailshot.admin\": only mailshot itself writes `mailshot.*` events";
     let stderr = String::from_utf8_lossy(&out.stderr);
     let said = format!("{}:1: rejected: {reason}", path.display());
     assert!(stderr.lines().any(|l| l == said), "{stderr}");

@@ -54,10 +54,17 @@ fn a_new_subscribers_first_record_says_nothing_about_suppression() {
             "summary": "delivery: new subscriber",
         })
     );
-    assert_eq!(bounce["summary"], "suppressed: bounce at 2024-06-03T14:02:12.907Z");
+    assert_eq!(
+        bounce["summary"],
+        "suppressed: bounce at 2024-06-03T14:02:12.907Z"
+    );
     assert_eq!(bounce["eventTime"], "2024-06-03T14:02:12.907Z");
     assert_eq!(
-        bounce["change"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        bounce["change"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
         ["suppressed"]
     );
     assert_eq!(bounce["change"]["suppressed"]["before"], Value::Null);

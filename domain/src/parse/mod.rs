@@ -131,6 +131,12 @@ pub fn parse_line(line: &[u8]) -> Vec<Result<Input<'_>, InputError>> {
 /// producer): an input with a reserved source (`mailshot.*`) is rejected as
 /// [`InputError::ReservedSource`], so that admin actions and reactor outcomes enter only
 /// through mailshot's own commands and cannot be forged by ingesting them.
+///
+/// What remains on AWS: the processor reads the Kinesis stream, where mailshot's own events
+/// and ingested inputs travel alike, so a principal allowed to `PutRecord` straight to the
+/// stream (bypassing ingest) can still write a `mailshot.*` event. Closing that needs the
+/// program's own records to carry proof (e.g. an HMAC with a deployment secret, checked by
+/// the processor); until then only mailshot's roles may be granted `kinesis:PutRecord(s)`.
 pub fn parse_external_line(line: &[u8]) -> Vec<Result<Input<'_>, InputError>> {
     parse_line(line)
         .into_iter()
