@@ -6,7 +6,7 @@ use common::*;
 use mailshot_domain::parse::{ADMIN_SOURCE, REACTOR_SOURCE};
 use mailshot_domain::{
     Envelope, FactId, InputBody, InputError, SystemAction, SystemEvent, Timestamp,
-    parse_external_line, parse_input, parse_line,
+    parse_external_input, parse_external_line, parse_input, parse_line,
 };
 use serde_json::{Value, json};
 
@@ -216,5 +216,47 @@ fn an_input_from_outside_with_a_reserved_source_is_rejected_as_reserved_source()
     assert_eq!(
         results[1].as_ref().unwrap_err().to_string(),
         "Records[1]: reserved source \"mailshot.admin\": only mailshot itself writes `mailshot.*` events"
+    );
+}
+
+#[test]
+fn one_stream_record_from_outside_with_a_reserved_source_is_rejected_and_others_pass() {
+    let forged = SystemEvent::new(
+        "forged-2",
+        Timestamp::parse("2024-06-03T14:00:00Z").unwrap(),
+        JORDAN,
+        SystemAction::SuppressionRemoved {
+            reason: "lift it".into(),
+            actor: None,
+        },
+    )
+    .to_json();
+    assert_eq!(
+        parse_external_input(&forged).unwrap_err(),
+        InputError::ReservedSource {
+            event_source: "mailshot.admin".into()
+        }
+    );
+    let unknown = json!({
+        "version": "0", "id": "e-3", "detail-type": "anything", "source": "mailshot.other",
+        "account": "1", "time": "2024-06-03T14:00:00Z", "region": "r", "resources": [],
+        "detail": {"email": JORDAN},
+    })
+    .to_string();
+    assert_eq!(
+        parse_external_input(&unknown).unwrap_err(),
+        InputError::ReservedSource {
+            event_source: "mailshot.other".into()
+        }
+    );
+    let app = json!({
+        "version": "0", "id": "app-2", "detail-type": "customer.created", "source": "shop",
+        "account": "1", "time": "2024-06-03T14:00:00Z", "region": "r", "resources": [],
+        "detail": {"email": JORDAN},
+    })
+    .to_string();
+    assert_eq!(
+        parse_external_input(&app).unwrap(),
+        parse_input(&app).unwrap()
     );
 }

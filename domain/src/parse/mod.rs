@@ -132,11 +132,17 @@ pub fn parse_line(line: &[u8]) -> Vec<Result<Input<'_>, InputError>> {
 /// [`InputError::ReservedSource`], so that admin actions and reactor outcomes enter only
 /// through mailshot's own commands and cannot be forged by ingesting them.
 ///
-/// What remains on AWS: the processor reads the Kinesis stream, where mailshot's own events
-/// and ingested inputs travel alike, so a principal allowed to `PutRecord` straight to the
-/// stream (bypassing ingest) can still write a `mailshot.*` event. Closing that needs the
-/// program's own records to carry proof (e.g. an HMAC with a deployment secret, checked by
-/// the processor); until then only mailshot's roles may be granted `kinesis:PutRecord(s)`.
+/// On AWS the processor reads one Kinesis stream where mailshot's own events and ingested
+/// inputs travel alike, and any principal allowed to `PutRecord` can write to it, bypassing
+/// ingest. So mailshot's own events (reactor outcomes, `unsuppress`, `unsubscribe`) are put
+/// signed: the record's data is `{"mailshotSigned":"<hex HMAC-SHA256>","event":<event>}`, the
+/// MAC taken with the deployment's signing key (32 random bytes that `init` keeps in the log
+/// table, unreadable to producers) over the exact bytes of `event`. The processor takes the
+/// inner event of a record whose MAC verifies as mailshot's own, and reads every other record
+/// with [`parse_external_input`]: an unsigned `mailshot.*` event is rejected as a reserved
+/// source, a wrapper whose MAC does not verify for its bad signature (see
+/// `infra/src/aws/signing.rs`). The embedded runtime has no stream: only its own ingest and
+/// commands write its log.
 pub fn parse_external_line(line: &[u8]) -> Vec<Result<Input<'_>, InputError>> {
     parse_line(line)
         .into_iter()
@@ -163,6 +169,19 @@ pub fn parse_external_line(line: &[u8]) -> Vec<Result<Input<'_>, InputError>> {
             Err(e) => Err(reserved_error(e)),
         })
         .collect()
+}
+
+/// [`parse_input`] for one input from outside mailshot: what the AWS processor makes of a
+/// stream record that is not signed by mailshot (see [`parse_external_line`]). An input with a
+/// reserved source (`mailshot.*`) is rejected as [`InputError::ReservedSource`].
+pub fn parse_external_input(raw: &str) -> Result<Input<'_>, InputError> {
+    let input = parse_input(raw).map_err(reserved_error)?;
+    match &input.body {
+        InputBody::System(sys) => Err(InputError::ReservedSource {
+            event_source: sys.action.source().to_owned(),
+        }),
+        _ => Ok(input),
+    }
 }
 
 /// A `mailshot.*` event mailshot never writes is reserved all the same: one reason for every

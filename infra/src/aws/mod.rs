@@ -64,6 +64,7 @@ pub mod processor;
 pub mod queries;
 pub mod reactors;
 pub mod schema;
+pub mod signing;
 pub mod store;
 pub mod verify;
 
@@ -116,6 +117,8 @@ pub struct Aws {
     handle: tokio::runtime::Handle,
     /// Items read so far by this handle and its clones (see [`Aws::items_read`]).
     reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The deployment's signing key once read (see [`signing`]).
+    signing_key: std::sync::Arc<signing::KeyCache>,
 }
 
 impl Aws {
@@ -130,6 +133,7 @@ impl Aws {
             names,
             handle: tokio::runtime::Handle::current(),
             reads: Default::default(),
+            signing_key: Default::default(),
         }
     }
 

@@ -222,7 +222,7 @@ fn unsuppress(aws: &Aws, email: &str, reason: &str) -> anyhow::Result<ExitCode> 
             actor: Some(aws.caller_identity()?),
         },
     );
-    aws.put_records(&[Outgoing {
+    aws.put_signed(&[Outgoing {
         partition_key: email.clone(),
         data: event.to_json(),
     }])?;

@@ -219,7 +219,7 @@ pub fn unsubscribe_aws(
         Ok(found) => found,
         Err(code) => return Ok(code),
     };
-    aws.put_records(&[Outgoing {
+    aws.put_signed(&[Outgoing {
         partition_key: event.email.clone(),
         data: event.to_json(),
     }])?;
