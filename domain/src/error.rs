@@ -58,6 +58,11 @@ pub enum InputError {
         event_source: String,
         detail_type: String,
     },
+    /// An input from outside (ingest, a producer) whose `source` is reserved to mailshot's own
+    /// events (`mailshot.*`): admin actions and reactor outcomes enter only through mailshot's
+    /// own commands, so an outside one is a forgery.
+    #[error("reserved source {event_source:?}: only mailshot itself writes `mailshot.*` events")]
+    ReservedSource { event_source: String },
     /// One record of a Lambda event is bad; only that record is rejected.
     #[error("Records[{index}]: {source}")]
     LambdaRecord {
@@ -86,6 +91,7 @@ impl InputError {
             InputError::Malformed(_) => "malformed",
             InputError::BadBase64 { .. } => "bad_base64",
             InputError::UnknownSystemEvent { .. } => "unknown_system_event",
+            InputError::ReservedSource { .. } => "reserved_source",
             InputError::LambdaRecord { source, .. } => source.kind(),
         }
     }
@@ -103,6 +109,7 @@ impl InputError {
             | InputError::EmbeddedNotJson { path, .. }
             | InputError::BadBase64 { path, .. } => Some(path.clone()),
             InputError::UnknownSystemEvent { .. } => Some("detail-type".to_owned()),
+            InputError::ReservedSource { .. } => Some("source".to_owned()),
             InputError::LambdaRecord { index, source } => Some(match source.field() {
                 Some(inner) => format!("Records[{index}].{inner}"),
                 None => format!("Records[{index}]"),

@@ -88,10 +88,17 @@ pub struct SystemEvent {
 /// The `detail-type`s mailshot writes, with their `detail`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SystemAction {
-    /// `suppression.removed` (source `mailshot.admin`): an operator lifts a suppression.
-    SuppressionRemoved { reason: String },
-    /// `subscriber.unsubscribed`: a valid unsubscribe token was presented.
-    SubscriberUnsubscribed { via: String },
+    /// `suppression.removed` (source `mailshot.admin`): an operator lifts a suppression, for
+    /// `reason`. `actor` is who did it (the OS user, or the AWS caller identity); `None` only
+    /// in records written before actors were recorded.
+    SuppressionRemoved {
+        reason: String,
+        actor: Option<String>,
+    },
+    /// `subscriber.unsubscribed`: a valid unsubscribe token was presented. `via` is the reason
+    /// (`unsubscribe-link`); `actor` is who presented it, as for
+    /// [`SystemAction::SuppressionRemoved`].
+    SubscriberUnsubscribed { via: String, actor: Option<String> },
     /// `subscriber.upserted`: a reactor mapped an app event onto a subscriber profile.
     SubscriberUpserted {
         first_name: Option<String>,

@@ -13,6 +13,7 @@ mod fact;
 mod input;
 pub mod log;
 pub mod parse;
+pub mod profile;
 mod time;
 pub mod workload;
 
@@ -21,5 +22,5 @@ pub use error::InputError;
 pub use event_type::EventType;
 pub use fact::{EngagementFact, FactId};
 pub use input::{AppEvent, Envelope, Input, InputBody, SystemAction, SystemEvent};
-pub use parse::{parse_input, parse_line};
+pub use parse::{parse_external_input, parse_external_line, parse_input, parse_line};
 pub use time::{Day, Timestamp};

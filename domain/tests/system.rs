@@ -5,7 +5,8 @@ mod common;
 use common::*;
 use mailshot_domain::parse::{ADMIN_SOURCE, REACTOR_SOURCE};
 use mailshot_domain::{
-    Envelope, FactId, InputBody, SystemAction, SystemEvent, Timestamp, parse_input,
+    Envelope, FactId, InputBody, InputError, SystemAction, SystemEvent, Timestamp,
+    parse_external_input, parse_external_line, parse_input, parse_line,
 };
 use serde_json::{Value, json};
 
@@ -13,9 +14,15 @@ fn all_actions() -> Vec<SystemAction> {
     vec![
         SystemAction::SuppressionRemoved {
             reason: "operator: false positive".into(),
+            actor: Some("uid 1000 (ops)".into()),
+        },
+        SystemAction::SuppressionRemoved {
+            reason: "written before actors were recorded".into(),
+            actor: None,
         },
         SystemAction::SubscriberUnsubscribed {
             via: "token".into(),
+            actor: Some("ops".into()),
         },
         SystemAction::SubscriberUpserted {
             first_name: Some("Jordan \"JJ\"".into()),
@@ -79,6 +86,7 @@ fn to_json_writes_the_eventbridge_shape() {
         JORDAN,
         SystemAction::SubscriberUnsubscribed {
             via: "list-unsubscribe".into(),
+            actor: None,
         },
     );
     let v: Value = serde_json::from_str(&event.to_json()).unwrap();
@@ -99,6 +107,7 @@ fn sources_follow_the_writer() {
     assert_eq!(
         sources,
         [
+            ADMIN_SOURCE,
             ADMIN_SOURCE,
             ADMIN_SOURCE,
             REACTOR_SOURCE,
@@ -136,5 +145,118 @@ fn handwritten_system_event_parses() {
             reason: "r".into(),
             trigger_event_id: "x".into()
         }
+    );
+}
+
+#[test]
+fn an_input_from_outside_with_a_reserved_source_is_rejected_as_reserved_source() {
+    let forged = SystemEvent::new(
+        "forged-1",
+        Timestamp::parse("2024-06-03T14:00:00Z").unwrap(),
+        JORDAN,
+        SystemAction::SuppressionRemoved {
+            reason: "lift it".into(),
+            actor: Some("root".into()),
+        },
+    )
+    .to_json();
+    // mailshot's own path reads it; the outside path refuses it.
+    assert_eq!(parse_line(forged.as_bytes()).len(), 1);
+    assert!(parse_line(forged.as_bytes())[0].is_ok());
+    let refused = parse_external_line(forged.as_bytes());
+    let errors: Vec<InputError> = refused.into_iter().map(|r| r.unwrap_err()).collect();
+    assert_eq!(
+        errors,
+        [InputError::ReservedSource {
+            event_source: "mailshot.admin".into()
+        }]
+    );
+    assert_eq!(
+        errors[0].to_string(),
+        "reserved source \"mailshot.admin\": only mailshot itself writes `mailshot.*` events"
+    );
+    assert_eq!(errors[0].kind(), "reserved_source");
+    assert_eq!(errors[0].field().as_deref(), Some("source"));
+
+    // A `mailshot.*` pair mailshot never writes is reserved all the same.
+    let unknown = json!({
+        "version": "0", "id": "e-2", "detail-type": "anything", "source": "mailshot.other",
+        "account": "1", "time": "2024-06-03T14:00:00Z", "region": "r", "resources": [],
+        "detail": {"email": JORDAN},
+    })
+    .to_string();
+    assert_eq!(
+        parse_external_line(unknown.as_bytes())[0]
+            .as_ref()
+            .unwrap_err(),
+        &InputError::ReservedSource {
+            event_source: "mailshot.other".into()
+        }
+    );
+
+    // Inside a Lambda Kinesis event, only that record is refused, by index.
+    let data = |text: &str| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(text)
+    };
+    let app = json!({
+        "version": "0", "id": "app-1", "detail-type": "customer.created", "source": "shop",
+        "account": "1", "time": "2024-06-03T14:00:00Z", "region": "r", "resources": [],
+        "detail": {"email": JORDAN},
+    })
+    .to_string();
+    let lambda = json!({"Records": [
+        {"kinesis": {"data": data(&app)}},
+        {"kinesis": {"data": data(&forged)}},
+    ]})
+    .to_string();
+    let results = parse_external_line(lambda.as_bytes());
+    assert_eq!(results.len(), 2);
+    assert!(results[0].is_ok(), "{:?}", results[0]);
+    assert_eq!(
+        results[1].as_ref().unwrap_err().to_string(),
+        "Records[1]: reserved source \"mailshot.admin\": only mailshot itself writes `mailshot.*` events"
+    );
+}
+
+#[test]
+fn one_stream_record_from_outside_with_a_reserved_source_is_rejected_and_others_pass() {
+    let forged = SystemEvent::new(
+        "forged-2",
+        Timestamp::parse("2024-06-03T14:00:00Z").unwrap(),
+        JORDAN,
+        SystemAction::SuppressionRemoved {
+            reason: "lift it".into(),
+            actor: None,
+        },
+    )
+    .to_json();
+    assert_eq!(
+        parse_external_input(&forged).unwrap_err(),
+        InputError::ReservedSource {
+            event_source: "mailshot.admin".into()
+        }
+    );
+    let unknown = json!({
+        "version": "0", "id": "e-3", "detail-type": "anything", "source": "mailshot.other",
+        "account": "1", "time": "2024-06-03T14:00:00Z", "region": "r", "resources": [],
+        "detail": {"email": JORDAN},
+    })
+    .to_string();
+    assert_eq!(
+        parse_external_input(&unknown).unwrap_err(),
+        InputError::ReservedSource {
+            event_source: "mailshot.other".into()
+        }
+    );
+    let app = json!({
+        "version": "0", "id": "app-2", "detail-type": "customer.created", "source": "shop",
+        "account": "1", "time": "2024-06-03T14:00:00Z", "region": "r", "resources": [],
+        "detail": {"email": JORDAN},
+    })
+    .to_string();
+    assert_eq!(
+        parse_external_input(&app).unwrap(),
+        parse_input(&app).unwrap()
     );
 }

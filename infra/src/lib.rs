@@ -1,5 +1,6 @@
 //! Adapters and entry points of mailshot: the embedded segment log and LMDB store, the AWS
 //! adapters, the CLI and the MCP server. The core crates see only traits; this crate wires them.
+pub mod actor;
 pub mod aws;
 pub mod cli;
 pub mod embedded;

@@ -1,6 +1,7 @@
 //! The subscribers fold: a row for every address seen, its profile, suppression causes,
 //! unsubscription, executions, and the audit-trail index of the records that concern it.
 
+use mailshot_domain::profile::default_profile;
 use mailshot_domain::{AppEvent, EventType, InputBody, SystemAction, SystemEvent, Timestamp};
 use mailshot_projections::{
     Execution, ProjectionWriter, Subscriber, SuppressionCause, Unsubscription,
@@ -145,27 +146,18 @@ fn unsubscribe(sub: &mut Subscriber, at: Timestamp, via: &str, event_id: &str) {
     }
 }
 
-/// App events carrying `detail.email` update the profile with the default mapping:
-/// `firstName` from `detail.firstName`, attributes = the rest of `detail`.
+/// App events carrying `detail.email` update the profile with the default mapping
+/// ([`mailshot_domain::profile::default_profile`], the same one the reactors' default
+/// `subscriberMapping` upserts): `firstName` from `detail.firstName`, attributes = `detail`.
 fn fold_app<W: ProjectionWriter>(app: &AppEvent<'_>, w: &mut W) -> Result<(), W::Error> {
     let Some(email) = &app.email else {
         return Ok(());
     };
-    let mut detail: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&app.detail).unwrap_or_default();
-    detail.remove("email");
-    let first_name = match detail.remove("firstName") {
-        Some(serde_json::Value::String(s)) => Some(s),
-        _ => None,
-    };
+    let detail: serde_json::Value = serde_json::from_str(&app.detail)
+        .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
+    let (first_name, attributes) = default_profile(&detail);
     let mut sub = load(w, email)?;
-    upsert_profile(
-        &mut sub,
-        app.time,
-        &app.event_id,
-        first_name,
-        serde_json::Value::Object(detail),
-    );
+    upsert_profile(&mut sub, app.time, &app.event_id, first_name, attributes);
     save(w, sub, email)
 }
 
@@ -173,7 +165,7 @@ fn fold_system<W: ProjectionWriter>(sys: &SystemEvent, w: &mut W) -> Result<(), 
     let mut sub = load(w, &sys.email)?;
     let at = sys.time.to_string();
     match &sys.action {
-        SystemAction::SuppressionRemoved { reason } => {
+        SystemAction::SuppressionRemoved { reason, .. } => {
             let removal = (sys.time.0, sys.event_id.clone(), reason.clone());
             if sub
                 .suppression_removed
@@ -183,7 +175,7 @@ fn fold_system<W: ProjectionWriter>(sys: &SystemEvent, w: &mut W) -> Result<(), 
                 sub.suppression_removed = Some(removal);
             }
         }
-        SystemAction::SubscriberUnsubscribed { via } => {
+        SystemAction::SubscriberUnsubscribed { via, .. } => {
             unsubscribe(&mut sub, sys.time, via, &sys.event_id)
         }
         SystemAction::SubscriberUpserted {

@@ -5,7 +5,7 @@
 //! An upsert never clears `suppressed` or `unsubscribed`: the subscribers fold only updates the
 //! profile fields from it, so mapping an event can never resubscribe anyone.
 
-use mailshot_domain::{SystemAction, normalise_email};
+use mailshot_domain::{SystemAction, normalise_email, profile};
 use serde_json::{Map, Value, json};
 use serde_json_path::JsonPath;
 
@@ -140,18 +140,15 @@ impl SubscriberMapping {
             value: raw.clone(),
         })?;
 
+        // Read as the fold reads it ([`profile::first_name`]), so that the default mapping's
+        // upsert and the fold of the raw event write the same profile.
         let first_name = match &self.first_name {
             None => None,
-            Some(p) => match p.path.query(event).first() {
-                None | Some(Value::Null) => None,
-                Some(Value::String(s)) if s.trim().is_empty() => None,
-                Some(Value::String(s)) => Some(s.trim().to_string()),
-                Some(_) => {
-                    return Err(MappingError::FirstNameNotString {
-                        path: p.text.clone(),
-                    });
+            Some(p) => profile::first_name(p.path.query(event).first()).map_err(|()| {
+                MappingError::FirstNameNotString {
+                    path: p.text.clone(),
                 }
-            },
+            })?,
         };
 
         let attributes = match &self.attributes {
@@ -222,6 +219,23 @@ mod tests {
             s.to_json(),
             json!({"email": "jordan.lee@example.net", "firstName": "Jordan", "attributes": event()["detail"]})
         );
+    }
+
+    #[test]
+    fn the_default_mapping_upserts_the_profile_the_fold_writes_for_the_raw_event() {
+        for detail in [
+            json!({"email": "a@example.com", "firstName": "  Jo ", "plan": "pro"}),
+            json!({"email": "a@example.com", "firstName": " "}),
+            json!({"email": "a@example.com"}),
+        ] {
+            let mut e = event();
+            e["detail"] = detail.clone();
+            let s = SubscriberMapping::default().apply(&e).unwrap();
+            assert_eq!(
+                (s.first_name, s.attributes),
+                profile::default_profile(&detail)
+            );
+        }
     }
 
     #[test]

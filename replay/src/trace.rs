@@ -2,7 +2,7 @@
 //! the state change each caused, recomputed by folding just those records.
 
 use mailshot_domain::log::LogReader;
-use mailshot_domain::{Envelope, InputBody, parse_input};
+use mailshot_domain::{Envelope, InputBody, SystemAction, parse_input};
 use mailshot_projections::{Projection, ProjectionReader, Subscriber};
 use serde_json::{Map, Value, json};
 
@@ -34,7 +34,9 @@ fn visible(sub: Option<&Subscriber>) -> Map<String, Value> {
 }
 
 /// Traces `email` (already normalised): `{"email", "items": [{"offset", "ingestTime",
-/// "envelope", "facts", "input", "change", "summary"}]}`.
+/// "eventTime", "envelope", "facts", "input", "change", "summary"}]}`. `eventTime` is when the
+/// record's event happened (its first fact about `email`), `ingestTime` when it was logged.
+/// An admin action's fact names its `actor` and `reason`.
 pub fn trace<L: LogReader, R: ProjectionReader>(
     log: &L,
     reader: &R,
@@ -53,25 +55,38 @@ pub fn trace<L: LogReader, R: ProjectionReader>(
             .read_at(offset)
             .map_err(|e| TraceError::Log(e.to_string()))?
             .ok_or(TraceError::Missing { offset })?;
-        let before = visible(memory.subscribers.get(email));
+        // A subscriber not seen yet is compared as the empty profile a new row starts from:
+        // its first record changes only what that record sets (never "lifts" a suppression
+        // that was never there).
+        let new = !memory.subscribers.contains_key(email);
+        let before = visible(Some(
+            memory
+                .subscribers
+                .get(email)
+                .unwrap_or(&Subscriber::new(email)),
+        ));
         fold_record(&record, &[Projection::Subscribers], &mut memory)
             .map_err(|e| TraceError::Log(e.to_string()))?;
         let after = visible(memory.subscribers.get(email));
         let mut change = Map::new();
         for (k, v) in &after {
-            if before.get(k) != Some(v) {
-                change.insert(
-                    k.clone(),
-                    json!({"before": before.get(k).cloned().unwrap_or(Value::Null), "after": v}),
-                );
+            let was = before.get(k).unwrap_or(&Value::Null);
+            if was != v {
+                change.insert(k.clone(), json!({"before": was, "after": v}));
             }
         }
         let input = parse_input(&record.raw).map_err(|e| TraceError::Log(e.to_string()))?;
         let (facts, envelope) = describe(&input.body, email, &record.identities, input.envelope);
-        let summary = summarise(&change, &facts);
+        let new = new && memory.subscribers.contains_key(email);
+        let summary = summarise(&change, &facts, new);
+        let event_time = facts
+            .first()
+            .map(|f| f["timestamp"].clone())
+            .unwrap_or(Value::Null);
         items.push(json!({
             "offset": offset,
             "ingestTime": record.ingest_time.to_string(),
+            "eventTime": event_time,
             "envelope": envelope,
             "facts": facts,
             "input": serde_json::from_str::<Value>(&record.raw).unwrap_or(Value::String(record.raw.clone())),
@@ -100,17 +115,43 @@ fn describe(
             .collect(),
         InputBody::App(app) => vec![json!({"eventType": app.detail_type, "source": app.source,
                                            "timestamp": app.time.to_string(), "eventId": app.event_id})],
-        InputBody::System(sys) => vec![json!({"eventType": sys.action.detail_type(),
-                                              "timestamp": sys.time.to_string(), "eventId": sys.event_id})],
+        InputBody::System(sys) => {
+            let mut fact = json!({"eventType": sys.action.detail_type(),
+                                  "timestamp": sys.time.to_string(), "eventId": sys.event_id});
+            // Admin actions say who did them and why.
+            match &sys.action {
+                SystemAction::SuppressionRemoved { reason, actor } => {
+                    fact["actor"] = json!(actor);
+                    fact["reason"] = json!(reason);
+                }
+                SystemAction::SubscriberUnsubscribed { via, actor } => {
+                    fact["actor"] = json!(actor);
+                    fact["reason"] = json!(via);
+                }
+                _ => {}
+            }
+            vec![fact]
+        }
     };
     (facts, envelope.name())
 }
 
-fn summarise(change: &Map<String, Value>, facts: &[Value]) -> String {
+/// One line for people. `new`: the record created the subscriber's row.
+fn summarise(change: &Map<String, Value>, facts: &[Value], new: bool) -> String {
+    // Who did an admin action, and why (`by ops (uid 1000): reason`), when the record says.
+    let by = || {
+        let fact = facts.first()?;
+        let reason = fact["reason"].as_str()?;
+        Some(match fact["actor"].as_str() {
+            Some(actor) => format!(" by {actor}: {reason}"),
+            None => format!(": {reason}"),
+        })
+    };
     if let Some(s) = change.get("suppressed") {
         let after = &s["after"];
+        // A change is real: a null `after` means a suppression was in force before.
         return if after.is_null() {
-            "suppression lifted".to_string()
+            format!("suppression lifted{}", by().unwrap_or_default())
         } else {
             format!(
                 "suppressed: {} at {}",
@@ -120,7 +161,7 @@ fn summarise(change: &Map<String, Value>, facts: &[Value]) -> String {
         };
     }
     if change.contains_key("unsubscribed") {
-        return "unsubscribed".to_string();
+        return format!("unsubscribed{}", by().unwrap_or_default());
     }
     let kinds: Vec<&str> = facts
         .iter()
@@ -131,10 +172,11 @@ fn summarise(change: &Map<String, Value>, facts: &[Value]) -> String {
     } else {
         kinds.join(", ")
     };
-    if change.is_empty() {
-        format!("{what}: no state change")
-    } else {
-        let keys: Vec<&str> = change.keys().map(String::as_str).collect();
-        format!("{what}: {} changed", keys.join(", "))
+    let keys: Vec<&str> = change.keys().map(String::as_str).collect();
+    match (new, keys.is_empty()) {
+        (true, true) => format!("{what}: new subscriber"),
+        (true, false) => format!("{what}: new subscriber, {} set", keys.join(", ")),
+        (false, true) => format!("{what}: no state change"),
+        (false, false) => format!("{what}: {} changed", keys.join(", ")),
     }
 }

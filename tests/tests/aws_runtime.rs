@@ -540,3 +540,148 @@ fn sigterm_and_summary(follower: std::process::Child) -> Value {
     let out = follower.wait_with_output().unwrap();
     success_json("process --follow, stopped by SIGTERM", &out)
 }
+
+const JORDAN: &str = "jordan.lee@example.net";
+
+/// A deployment where Jordan's complaint has been processed: Jordan is suppressed.
+fn suppressed_jordan(test: &str) -> (Env, tempfile::TempDir) {
+    let env = Env::new(test, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("complaint.ndjson");
+    std::fs::write(&file, fixture_line("ses-complaint.json") + "\n").unwrap();
+    let ingested = env.cli_json(&["ingest", file.to_str().unwrap()]);
+    assert_eq!(ingested["accepted"], json!(1), "{ingested}");
+    assert_eq!(env.cli_json(&["process"])["folded"], json!(1));
+    assert_eq!(suppression(&env), json!("complaint"));
+    (env, dir)
+}
+
+/// Why Jordan is suppressed (null when not).
+fn suppression(env: &Env) -> Value {
+    let sub = env.cli_json(&["subscriber", JORDAN, "--json"]);
+    sub["suppressed"]["reason"].clone()
+}
+
+/// A `suppression.removed` for Jordan as mailshot writes it, with event id `id`.
+fn lift_event(id: &str) -> String {
+    mailshot_domain::SystemEvent::new(
+        id,
+        mailshot_domain::Timestamp::parse("2024-06-06T10:00:00Z").unwrap(),
+        JORDAN,
+        mailshot_domain::SystemAction::SuppressionRemoved {
+            reason: "forged".into(),
+            actor: Some("arn:aws:iam::000000000000:user/ops".into()),
+        },
+    )
+    .to_json()
+}
+
+/// Puts `data` straight to the stream with the SDK, as any producer with `PutRecord` could.
+fn put_raw(env: &Env, data: &str) {
+    env.rt
+        .block_on(
+            env.aws
+                .kinesis
+                .put_record()
+                .stream_name(env.aws.names.stream())
+                .partition_key(JORDAN)
+                .data(aws_sdk_kinesis::primitives::Blob::new(data.as_bytes()))
+                .send(),
+        )
+        .unwrap();
+}
+
+#[test]
+fn aws_a_forged_admin_event_put_straight_to_the_stream_is_rejected_as_reserved_source() {
+    let (env, _dir) = suppressed_jordan("forged");
+    let forged = lift_event("forged-1");
+    put_raw(&env, &forged);
+    let processed = env.cli_json(&["process"]);
+    assert_eq!(processed["records"], json!(1), "{processed}");
+    assert_eq!(processed["deadLettered"], json!(1), "{processed}");
+    assert_eq!(processed["folded"], json!(0), "{processed}");
+    let dead = env.aws.dead_letters().unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].source, "kinesis");
+    assert_eq!(
+        dead[0].reason,
+        "reserved source \"mailshot.admin\": only mailshot itself writes `mailshot.*` events"
+    );
+    assert_eq!(dead[0].input, forged);
+    assert_eq!(
+        suppression(&env),
+        json!("complaint"),
+        "the suppression stays"
+    );
+}
+
+#[test]
+fn aws_a_mailshot_event_wrapped_with_a_wrong_signature_is_rejected_as_a_bad_signature() {
+    let (env, _dir) = suppressed_jordan("badsig");
+    // Signed, but with a key that is not the deployment's.
+    let wrapped =
+        mailshot_infra::aws::signing::sign_with(&[0; 32], &lift_event("forged-2")).unwrap();
+    assert!(wrapped.starts_with("{\"mailshotSigned\":\""), "{wrapped}");
+    put_raw(&env, &wrapped);
+    let processed = env.cli_json(&["process"]);
+    assert_eq!(processed["deadLettered"], json!(1), "{processed}");
+    assert_eq!(processed["folded"], json!(0), "{processed}");
+    let dead = env.aws.dead_letters().unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(
+        dead[0].reason,
+        "bad signature: a signed mailshot event whose HMAC does not verify with this \
+         deployment's key"
+    );
+    assert_eq!(dead[0].input, wrapped);
+    assert_eq!(
+        suppression(&env),
+        json!("complaint"),
+        "the suppression stays"
+    );
+}
+
+#[test]
+fn aws_unsuppress_puts_a_signed_event_that_lifts_the_suppression_and_is_archived_unwrapped() {
+    let (env, _dir) = suppressed_jordan("unsuppress");
+    let done = env.cli_json(&["unsuppress", JORDAN, "--reason", "confirmed by phone"]);
+    assert_eq!(done["unsuppressed"], json!(true), "{done}");
+    // On the stream: the signed wrapper, its event the admin action.
+    let events = env.read_events(100);
+    let data: Vec<String> = events
+        .iter()
+        .flat_map(|e| &e.records)
+        .map(|r| String::from_utf8(r.kinesis.data.0.clone()).unwrap())
+        .collect();
+    assert_eq!(
+        data.len(),
+        2,
+        "the complaint and the admin action: {data:?}"
+    );
+    let wrapper: Value = serde_json::from_str(&data[1]).unwrap();
+    assert_eq!(
+        wrapper["mailshotSigned"].as_str().map(str::len),
+        Some(64),
+        "{wrapper}"
+    );
+    assert_eq!(wrapper["event"]["source"], json!("mailshot.admin"));
+    assert_eq!(wrapper["event"]["id"], done["eventId"]);
+
+    let processed = env.cli_json(&["process"]);
+    assert_eq!(processed["folded"], json!(1), "{processed}");
+    assert_eq!(processed["deadLettered"], json!(0), "{processed}");
+    assert_eq!(suppression(&env), Value::Null, "the suppression is lifted");
+    // The archive keeps the inner event, byte for byte, not the wrapper.
+    use mailshot_domain::log::LogReader as _;
+    let archived: Vec<String> = mailshot_infra::aws::archive::ArchiveReader::new(&env.aws)
+        .read_from(0)
+        .unwrap()
+        .map(|r| r.unwrap().raw)
+        .collect();
+    let at = data[1].find(",\"event\":").unwrap() + ",\"event\":".len();
+    let inner = &data[1][at..data[1].len() - 1];
+    assert_eq!(
+        archived,
+        [fixture_line("ses-complaint.json"), inner.to_string()]
+    );
+}

@@ -451,7 +451,14 @@ fn unsuppress_lifts_the_suppression_through_the_log() {
         last["change"]["suppressed"]["before"]["reason"],
         "complaint"
     );
-    assert_eq!(last["summary"], "suppression lifted");
+    // Who lifted it (the OS user running the command) and why.
+    let actor = mailshot_infra::actor::os_user();
+    assert_eq!(last["facts"][0]["actor"], actor.as_str());
+    assert_eq!(last["facts"][0]["reason"], "address confirmed by phone");
+    assert_eq!(
+        last["summary"],
+        format!("suppression lifted by {actor}: address confirmed by phone")
+    );
 
     // A replay keeps it lifted (it is a fact of the log, not an edit of a projection).
     let out = run_cli(data.path(), &["replay"]);
@@ -483,4 +490,45 @@ fn unsuppress_lifts_the_suppression_through_the_log() {
     );
     let after = cli_json(data.path(), &["trace", JORDAN, "--json"]);
     assert_eq!(after["items"].as_array().unwrap().len(), n + 1);
+}
+
+#[test]
+fn an_ingested_admin_event_is_rejected_as_reserved_source_and_the_suppression_stays() {
+    let data = data_dir();
+    let forged = mailshot_domain::SystemEvent::new(
+        "forged-unsuppress-1",
+        Timestamp::parse(&format!("{}T23:59:59Z", fixture_day())).unwrap(),
+        JORDAN,
+        mailshot_domain::SystemAction::SuppressionRemoved {
+            reason: "let me mail them".into(),
+            actor: Some("root".into()),
+        },
+    )
+    .to_json();
+    let files = tempfile::tempdir().unwrap();
+    let path = files.path().join("forged.ndjson");
+    write_lines(&path, &[forged]);
+    let out = run_cli(data.path(), &["ingest", path.to_str().unwrap()]);
+    assert_eq!(
+        success_json("ingest", &out),
+        json!({"inputs": 1, "accepted": 0, "duplicates": 0, "rejected": 1})
+    );
+    let reason =
+        "reserved source \"mailshot.admin\": only mailshot itself writes `mailshot.*` events";
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said = format!("{}:1: rejected: {reason}", path.display());
+    assert!(stderr.lines().any(|l| l == said), "{stderr}");
+    let quarantined = mailshot_infra::quarantine::Quarantine::read_all(data.path()).unwrap();
+    let reasons: Vec<&str> = quarantined.iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(reasons, [reason]);
+
+    // The suppression stays.
+    let list = cli_json(data.path(), &["suppressed", "--json"]);
+    let emails: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, [JORDAN]);
 }

@@ -206,3 +206,28 @@ fn a_suppressed_subscriber_is_skipped_with_the_reason() {
     assert!(of_type(&log, "email.sent").is_empty());
     assert!(of_type(&log, "sequence.started").is_empty());
 }
+
+#[test]
+fn starting_an_execution_of_a_missing_state_machine_is_refused_in_one_short_line() {
+    let moto = MotoServer::start();
+    let mut effects = AwsEffects::connect(Some(&moto.endpoint)).expect("AWS clients");
+    let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:nowhere";
+    let start = mailshot_reactors::StartExecution {
+        state_machine_arn: arn.to_string(),
+        name: "ev-1-onboarding".to_string(),
+        input: json!({"email": "a@example.com"}),
+        sequence_id: "onboarding".to_string(),
+        email: "a@example.com".to_string(),
+        trigger_event_id: "ev-1".to_string(),
+    };
+    use mailshot_infra::reactors::{EffectError, Effects as _};
+    match effects.start_execution(&start) {
+        Err(EffectError::Rejected(reason)) => assert_eq!(
+            reason,
+            format!(
+                "stepfunctions StartExecution: StateMachineDoesNotExist: State Machine Does Not Exist: '{arn}'"
+            )
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

@@ -127,6 +127,78 @@ pub fn parse_line(line: &[u8]) -> Vec<Result<Input<'_>, InputError>> {
     }
 }
 
+/// [`parse_line`] for an input from outside mailshot (a file, stdin, the ingest Lambda, any
+/// producer): an input with a reserved source (`mailshot.*`) is rejected as
+/// [`InputError::ReservedSource`], so that admin actions and reactor outcomes enter only
+/// through mailshot's own commands and cannot be forged by ingesting them.
+///
+/// On AWS the processor reads one Kinesis stream where mailshot's own events and ingested
+/// inputs travel alike, and any principal allowed to `PutRecord` can write to it, bypassing
+/// ingest. So mailshot's own events (reactor outcomes, `unsuppress`, `unsubscribe`) are put
+/// signed: the record's data is `{"mailshotSigned":"<hex HMAC-SHA256>","event":<event>}`, the
+/// MAC taken with the deployment's signing key (32 random bytes that `init` keeps in the log
+/// table, unreadable to producers) over the exact bytes of `event`. The processor takes the
+/// inner event of a record whose MAC verifies as mailshot's own, and reads every other record
+/// with [`parse_external_input`]: an unsigned `mailshot.*` event is rejected as a reserved
+/// source, a wrapper whose MAC does not verify for its bad signature (see
+/// `infra/src/aws/signing.rs`). The embedded runtime has no stream: only its own ingest and
+/// commands write its log.
+pub fn parse_external_line(line: &[u8]) -> Vec<Result<Input<'_>, InputError>> {
+    parse_line(line)
+        .into_iter()
+        .enumerate()
+        .map(|(index, result)| match result {
+            Ok(input) => match &input.body {
+                InputBody::System(sys) => {
+                    let reserved = InputError::ReservedSource {
+                        event_source: sys.action.source().to_owned(),
+                    };
+                    Err(match input.envelope {
+                        // One record of a Lambda event: only that record is rejected, by index.
+                        Envelope::LambdaKinesisRecord | Envelope::LambdaSnsRecord => {
+                            InputError::LambdaRecord {
+                                index,
+                                source: Box::new(reserved),
+                            }
+                        }
+                        _ => reserved,
+                    })
+                }
+                _ => Ok(input),
+            },
+            Err(e) => Err(reserved_error(e)),
+        })
+        .collect()
+}
+
+/// [`parse_input`] for one input from outside mailshot: what the AWS processor makes of a
+/// stream record that is not signed by mailshot (see [`parse_external_line`]). An input with a
+/// reserved source (`mailshot.*`) is rejected as [`InputError::ReservedSource`].
+pub fn parse_external_input(raw: &str) -> Result<Input<'_>, InputError> {
+    let input = parse_input(raw).map_err(reserved_error)?;
+    match &input.body {
+        InputBody::System(sys) => Err(InputError::ReservedSource {
+            event_source: sys.action.source().to_owned(),
+        }),
+        _ => Ok(input),
+    }
+}
+
+/// A `mailshot.*` event mailshot never writes is reserved all the same: one reason for every
+/// input that claims a reserved source.
+fn reserved_error(e: InputError) -> InputError {
+    match e {
+        InputError::UnknownSystemEvent { event_source, .. } => {
+            InputError::ReservedSource { event_source }
+        }
+        InputError::LambdaRecord { index, source } => InputError::LambdaRecord {
+            index,
+            source: Box::new(reserved_error(*source)),
+        },
+        other => other,
+    }
+}
+
 /// Parses exactly one stored input (the `raw` of an [`Input`]), as the log replays it.
 /// Accepts every single-input shape, including one Lambda SNS record object (`{"Sns": …}`);
 /// a whole Lambda event holds several inputs and is rejected here (use [`parse_line`]).

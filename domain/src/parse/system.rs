@@ -66,10 +66,20 @@ impl SystemEvent {
         }
         let email = &self.email;
         let detail = match &self.action {
-            SystemAction::SuppressionRemoved { reason } => {
-                json!({"email": email, "reason": reason})
+            SystemAction::SuppressionRemoved { reason, actor } => {
+                let mut d = json!({"email": email, "reason": reason});
+                if let Some(actor) = actor {
+                    d["actor"] = json!(actor);
+                }
+                d
             }
-            SystemAction::SubscriberUnsubscribed { via } => json!({"email": email, "via": via}),
+            SystemAction::SubscriberUnsubscribed { via, actor } => {
+                let mut d = json!({"email": email, "via": via});
+                if let Some(actor) = actor {
+                    d["actor"] = json!(actor);
+                }
+                d
+            }
             SystemAction::SubscriberUpserted {
                 first_name,
                 attributes,
@@ -159,9 +169,11 @@ pub(crate) fn event(
     let action = match (source, detail_type) {
         (ADMIN_SOURCE, "suppression.removed") => SystemAction::SuppressionRemoved {
             reason: d.string("reason")?,
+            actor: d.opt_string("actor")?,
         },
         (ADMIN_SOURCE, "subscriber.unsubscribed") => SystemAction::SubscriberUnsubscribed {
             via: d.string("via")?,
+            actor: d.opt_string("actor")?,
         },
         (REACTOR_SOURCE, "subscriber.upserted") => SystemAction::SubscriberUpserted {
             first_name: d.opt_string("firstName")?,

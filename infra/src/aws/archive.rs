@@ -10,6 +10,7 @@
 //! | `DLQ` | `<ms, 13 digits>#<hash>` | a rejected input: `source`, `line`, `reason`, `input`, `at` |
 //! | `GEN` | `-` | `generation`: the live projection generation |
 //! | `SHARD#<stream>#<shard id>` | `-` | `seq`: the last sequence number `process` committed |
+//! | `SIGNING_KEY` | `-` | `key`: the hex signing key of mailshot's own stream records ([`super::signing`]) |
 //!
 //! Offsets: reserved in blocks by one atomic `ADD` per batch, so they are unique, increasing in
 //! reservation order and never reused. The archive is read by Query, block partition by block

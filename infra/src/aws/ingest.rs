@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use mailshot_domain::{FactId, parse_line};
+use mailshot_domain::{FactId, parse_external_line};
 
 use super::kinesis::Outgoing;
 use super::{Aws, AwsError};
@@ -41,7 +41,8 @@ pub fn ingest_lines(
     let mut summary = IngestSummary::default();
     let mut candidates = Vec::new();
     for (line_no, line) in lines {
-        for result in parse_line(line) {
+        // Inputs from outside: a reserved (`mailshot.*`) source is rejected as a forgery.
+        for result in parse_external_line(line) {
             summary.inputs += 1;
             match result {
                 Ok(input) => {

@@ -64,6 +64,7 @@ pub mod processor;
 pub mod queries;
 pub mod reactors;
 pub mod schema;
+pub mod signing;
 pub mod store;
 pub mod verify;
 
@@ -110,10 +111,14 @@ impl AwsError {
 pub struct Aws {
     pub ddb: aws_sdk_dynamodb::Client,
     pub kinesis: aws_sdk_kinesis::Client,
+    /// Only for [`Aws::caller_identity`].
+    sts: aws_sdk_sts::Client,
     pub names: Names,
     handle: tokio::runtime::Handle,
     /// Items read so far by this handle and its clones (see [`Aws::items_read`]).
     reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The deployment's signing key once read (see [`signing`]).
+    signing_key: std::sync::Arc<signing::KeyCache>,
 }
 
 impl Aws {
@@ -124,9 +129,11 @@ impl Aws {
         Aws {
             ddb: aws_sdk_dynamodb::Client::new(&config),
             kinesis: aws_sdk_kinesis::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
             names,
             handle: tokio::runtime::Handle::current(),
             reads: Default::default(),
+            signing_key: Default::default(),
         }
     }
 
@@ -143,6 +150,17 @@ impl Aws {
     pub(crate) fn count_reads(&self, n: u64) {
         self.reads
             .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Who is calling: the ARN of the caller's AWS identity (STS `GetCallerIdentity`), the
+    /// actor recorded with admin actions on AWS. Asked of STS rather than taken from the
+    /// configuration, which names at most an access key or a profile, not a principal.
+    pub fn caller_identity(&self) -> Result<String, AwsError> {
+        let out = self
+            .block(self.sts.get_caller_identity().send())
+            .map_err(|e| AwsError::sdk("GetCallerIdentity", "sts", e))?;
+        out.arn
+            .ok_or_else(|| AwsError::Other("GetCallerIdentity on sts: no ARN in the answer".into()))
     }
 
     /// Runs `f` to completion on the connected runtime (see the module doc on blocking).

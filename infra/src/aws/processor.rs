@@ -9,13 +9,14 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use mailshot_domain::log::{LogReader, LogRecord, Offset};
-use mailshot_domain::{FactId, Timestamp, parse_input};
+use mailshot_domain::{FactId, Input, InputError, Timestamp, parse_external_input, parse_input};
 use mailshot_projections::{Projection, ProjectionWriter};
 use mailshot_replay::{FoldError, fold_record};
 use serde::Serialize;
 
 use super::archive::{ArchiveReader, record_hash};
 use super::reactors::{AwsReactors, Reactable};
+use super::signing::Opened;
 use super::store::{RecordWriter, RowCache};
 use super::{Aws, AwsError, Tables};
 use crate::progress::Progress;
@@ -24,6 +25,21 @@ use crate::progress::Progress;
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 /// Attempts at one record before the batch reports it as failed.
 const ATTEMPTS: u32 = 8;
+/// The dead letter's reason for a signed wrapper whose signature does not verify.
+const BAD_SIGNATURE: &str =
+    "bad signature: a signed mailshot event whose HMAC does not verify with this deployment's key";
+
+/// A parsed stream record as the processor plans it: the raw input kept in the archive
+/// (`raw`, the inner event of a signed record) and its identities, or why it is rejected.
+fn decode(
+    raw: &str,
+    parsed: Result<Input<'_>, InputError>,
+) -> Result<(String, Vec<FactId>), String> {
+    match parsed {
+        Ok(input) => Ok((raw.to_string(), input.identities())),
+        Err(e) => Err(e.to_string()),
+    }
+}
 
 /// What processing did, summed over batches.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -219,15 +235,17 @@ impl Processor {
         for r in records {
             let d = match std::str::from_utf8(&r.data) {
                 Err(e) => Err(format!("record data is not UTF-8: {e}")),
-                Ok(text) => match parse_input(text) {
-                    Ok(input) => {
-                        let ids = input.identities();
-                        all_ids.extend(ids.iter().copied());
-                        Ok((text.to_string(), ids))
-                    }
-                    Err(e) => Err(e.to_string()),
+                // mailshot's own events are signed; everything else came from outside and
+                // may not claim a reserved source (see `signing`).
+                Ok(text) => match self.aws.open_signed(text).map_err(|e| (0, e))? {
+                    Opened::Own(event) => decode(event, parse_input(event)),
+                    Opened::Unsigned => decode(text, parse_external_input(text)),
+                    Opened::BadSignature => Err(BAD_SIGNATURE.to_string()),
                 },
             };
+            if let Ok((_, ids)) = &d {
+                all_ids.extend(ids.iter().copied());
+            }
             decoded.push(d);
         }
         let markers = self.aws.markers(&all_ids).map_err(|e| (0, e))?;

@@ -192,9 +192,8 @@ impl AwsReactors {
                 data: line,
             })
             .collect();
-        if !outgoing.is_empty() {
-            aws.put_records(&outgoing)?;
-        }
+        // Signed: the processor takes only signed `mailshot.*` events as mailshot's own.
+        aws.put_signed(&outgoing)?;
         if let Some((_, e)) = failure {
             return Err(AwsError::Other(format!("reactors: {e}")));
         }

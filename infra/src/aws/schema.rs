@@ -254,8 +254,9 @@ impl Aws {
         }
     }
 
-    /// `init`: the stream, the log table, and the projection tables of the live generation
-    /// (generation 1 on a fresh deployment).
+    /// `init`: the stream, the log table, the projection tables of the live generation
+    /// (generation 1 on a fresh deployment), and the signing key of mailshot's own events
+    /// (see [`super::signing`]).
     pub fn init(&self, shards: i32) -> Result<InitReport, AwsError> {
         let mut created = Vec::new();
         if self.ensure_stream(shards)? {
@@ -279,6 +280,9 @@ impl Aws {
         };
         let tables = self.names.tables(generation);
         created.extend(self.create_generation(&tables)?);
+        // Not a resource of its own: an item of the log table, not listed in `created`.
+        self.ensure_signing_key()?;
+        self.forget_signing_key();
         let mut names = vec![log];
         names.extend(tables.all().iter().map(|t| t.to_string()));
         Ok(InitReport {

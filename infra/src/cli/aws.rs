@@ -223,9 +223,10 @@ fn unsuppress(aws: &Aws, email: &str, reason: &str) -> anyhow::Result<ExitCode> 
         email.clone(),
         SystemAction::SuppressionRemoved {
             reason: reason.to_string(),
+            actor: Some(aws.caller_identity()?),
         },
     );
-    aws.put_records(&[Outgoing {
+    aws.put_signed(&[Outgoing {
         partition_key: email.clone(),
         data: event.to_json(),
     }])?;

@@ -88,6 +88,7 @@ pub fn unsuppress(data: &Path, email: &str, reason: &str) -> anyhow::Result<Exit
         email.clone(),
         SystemAction::SuppressionRemoved {
             reason: reason.to_string(),
+            actor: Some(crate::actor::os_user()),
         },
     );
     writer.ingest_raw(&[event.to_json()])?;

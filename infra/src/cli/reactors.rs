@@ -143,9 +143,11 @@ pub fn outbox_count(data: &Path) -> usize {
 /// The `subscriber.unsubscribed` event a valid token stands for, with the loaded config;
 /// `Err(exit code 1)` after saying on stderr why a token is refused (malformed, forged or
 /// expired). The event id is derived from the token, so presenting it again is a duplicate.
+/// `actor` is who presents it (recorded with the event).
 fn unsubscribe_event(
     config: Option<&Path>,
     token_text: &str,
+    actor: String,
 ) -> anyhow::Result<Result<(Loaded, SystemEvent), ExitCode>> {
     let Some(path) = config_path(config) else {
         anyhow::bail!(
@@ -173,6 +175,7 @@ fn unsubscribe_event(
         &email,
         SystemAction::SubscriberUnsubscribed {
             via: "unsubscribe-link".to_string(),
+            actor: Some(actor),
         },
     );
     Ok(Ok((loaded, event)))
@@ -187,7 +190,7 @@ pub fn unsubscribe(
     config: Option<&Path>,
     token_text: &str,
 ) -> anyhow::Result<ExitCode> {
-    let (loaded, event) = match unsubscribe_event(config, token_text)? {
+    let (loaded, event) = match unsubscribe_event(config, token_text, crate::actor::os_user())? {
         Ok(found) => found,
         Err(code) => return Ok(code),
     };
@@ -212,11 +215,11 @@ pub fn unsubscribe_aws(
     config: Option<&Path>,
     token_text: &str,
 ) -> anyhow::Result<ExitCode> {
-    let (_, event) = match unsubscribe_event(config, token_text)? {
+    let (_, event) = match unsubscribe_event(config, token_text, aws.caller_identity()?)? {
         Ok(found) => found,
         Err(code) => return Ok(code),
     };
-    aws.put_records(&[Outgoing {
+    aws.put_signed(&[Outgoing {
         partition_key: event.email.clone(),
         data: event.to_json(),
     }])?;

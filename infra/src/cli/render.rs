@@ -100,8 +100,9 @@ pub fn human(tool: &str, answer: &Value) -> String {
             for item in answer["items"].as_array().into_iter().flatten() {
                 let _ = writeln!(
                     out,
-                    "#{:<8} {:<14} {}",
+                    "#{:<8} {:<24} {:<14} {}",
                     s(&item["offset"]),
+                    s(&item["eventTime"]),
                     s(&item["envelope"]),
                     s(&item["summary"])
                 );

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use mailshot_domain::compact;
 use mailshot_domain::log::NewRecord;
-use mailshot_domain::{Input, Timestamp, parse_line};
+use mailshot_domain::{Input, InputError, Timestamp, parse_external_line, parse_line};
 use mailshot_processors::{RecordView, fold};
 use mailshot_projections::{Projection, ProjectionReader, ProjectionWriter};
 use serde::Serialize;
@@ -357,17 +357,22 @@ struct ParsedBatch {
     lines: Vec<ParsedLine>,
 }
 
+/// Parses lines mailshot wrote itself: the only path by which `mailshot.*` events enter.
 fn parse_batch(lines: Vec<(u64, Vec<u8>)>) -> ParsedBatch {
     let lines = lines
         .into_iter()
-        .map(|(line_no, bytes)| parse_one(line_no, &bytes))
+        .map(|(line_no, bytes)| parse_one(line_no, &bytes, parse_line))
         .collect();
     ParsedBatch { lines }
 }
 
+/// How a line is parsed: [`parse_external_line`] for inputs from outside (a reserved source is
+/// a forgery), [`parse_line`] for mailshot's own.
+type ParseFn = for<'a> fn(&'a [u8]) -> Vec<Result<Input<'a>, InputError>>;
+
 /// Parses one line; its bytes are kept only when an input of it was rejected.
-fn parse_one(line_no: u64, bytes: &[u8]) -> ParsedLine {
-    let results: Vec<_> = parse_line(bytes)
+fn parse_one(line_no: u64, bytes: &[u8], parse: ParseFn) -> ParsedLine {
+    let results: Vec<_> = parse(bytes)
         .into_iter()
         .map(|r| r.map(Input::into_owned).map_err(Refusal::from))
         .collect();
@@ -419,7 +424,10 @@ fn read_and_parse(
     loop {
         let parsed = match lines.next_line() {
             // Each line is parsed where it was read: no copy of the raw batch is held.
-            Ok(Some(Line::Whole { line_no, text })) => parse_one(line_no, text),
+            // Ingested lines come from outside: a `mailshot.*` source is refused.
+            Ok(Some(Line::Whole { line_no, text })) => {
+                parse_one(line_no, text, parse_external_line)
+            }
             Ok(Some(Line::TooLarge {
                 line_no,
                 head,

@@ -5,6 +5,7 @@
 //! the runner is not, so calls run on a private current-thread Tokio runtime.
 
 use aws_config::BehaviorVersion;
+use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{EmailContent, MessageTag, RawMessage};
 use mailshot_reactors::{OutgoingEmail, StartExecution, StopExecution};
@@ -34,6 +35,32 @@ impl std::fmt::Debug for AwsEffects {
         f.debug_struct("AwsEffects")
             .field("configuration_set", &self.configuration_set)
             .finish_non_exhaustive()
+    }
+}
+
+/// The longest service message kept in a failure reason; longer ones are cut (with `…`).
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// A service's refusal as one short line, `<service> <Operation>: <ErrorCode>: <message>`:
+/// what the operator needs, where the SDK's `Debug`/`DisplayErrorContext` form is kilobytes of
+/// request and response dump. The message is put on one line and cut at
+/// [`MAX_MESSAGE_CHARS`].
+pub fn refusal(service: &str, operation: &str, e: &impl ProvideErrorMetadata) -> String {
+    let code = e.code().unwrap_or("UnknownError");
+    let message: String = e
+        .message()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let message = match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+        None => message,
+    };
+    if message.is_empty() {
+        format!("{service} {operation}: {code}")
+    } else {
+        format!("{service} {operation}: {code}: {message}")
     }
 }
 
@@ -111,9 +138,11 @@ impl Effects for AwsEffects {
                 Some(s) if s.is_execution_already_exists() => {
                     Ok(execution_arn(&start.state_machine_arn, &start.name))
                 }
-                Some(_) => Err(EffectError::Rejected(
-                    aws_sdk_sfn::error::DisplayErrorContext(&e).to_string(),
-                )),
+                Some(s) => Err(EffectError::Rejected(refusal(
+                    "stepfunctions",
+                    "StartExecution",
+                    s,
+                ))),
                 None => Err(unavailable(aws_sdk_sfn::error::DisplayErrorContext(&e))),
             },
         }
@@ -128,10 +157,14 @@ impl Effects for AwsEffects {
             .send();
         match self.runtime.block_on(call) {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some() => Err(EffectError::Rejected(
-                aws_sdk_sfn::error::DisplayErrorContext(&e).to_string(),
-            )),
-            Err(e) => Err(unavailable(aws_sdk_sfn::error::DisplayErrorContext(&e))),
+            Err(e) => match e.as_service_error() {
+                Some(s) => Err(EffectError::Rejected(refusal(
+                    "stepfunctions",
+                    "StopExecution",
+                    s,
+                ))),
+                None => Err(unavailable(aws_sdk_sfn::error::DisplayErrorContext(&e))),
+            },
         }
     }
 
@@ -159,10 +192,10 @@ impl Effects for AwsEffects {
             .send();
         match self.runtime.block_on(call) {
             Ok(out) => Ok(out.message_id().unwrap_or_default().to_string()),
-            Err(e) if e.as_service_error().is_some() => Err(EffectError::Rejected(
-                aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string(),
-            )),
-            Err(e) => Err(unavailable(aws_sdk_sesv2::error::DisplayErrorContext(&e))),
+            Err(e) => match e.as_service_error() {
+                Some(s) => Err(EffectError::Rejected(refusal("sesv2", "SendEmail", s))),
+                None => Err(unavailable(aws_sdk_sesv2::error::DisplayErrorContext(&e))),
+            },
         }
     }
 
