@@ -10,15 +10,16 @@ use aws_lambda_events::event::streams::KinesisEventResponse;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use mailshot_domain::log::{LogReader, LogRecord, Offset};
 use mailshot_domain::{FactId, Timestamp, parse_input};
-use mailshot_projections::{Projection, ProjectionWriter};
+use mailshot_projections::{Projection, ProjectionReader, ProjectionWriter};
 use mailshot_replay::{FoldError, fold_record};
 use serde::Serialize;
 
 use super::archive::{ArchiveReader, record_hash};
-use super::reactors::{AwsReactors, Reactable};
-use super::store::{RecordWriter, RowCache};
+use super::reactors::{AwsReactors, Reactable, ReactorBase};
+use super::store::{DynamoReader, RecordWriter, RowCache};
 use super::{Aws, AwsError, Tables};
 use crate::progress::Progress;
+use crate::reactors::reaction_emails;
 
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -110,6 +111,9 @@ pub struct Processor {
     reactors: Option<AwsReactors>,
     /// The records of the current batch to react to, by index in the batch.
     reactable: Vec<(usize, Reactable)>,
+    /// The subscriber rows the current batch will be decided on, as they were before it
+    /// committed (see [`crate::aws::reactors`]).
+    reactor_base: ReactorBase,
 }
 
 impl Processor {
@@ -122,6 +126,7 @@ impl Processor {
             committed: (0, 0),
             reactors: None,
             reactable: Vec::new(),
+            reactor_base: ReactorBase::new(),
         }
     }
 
@@ -161,6 +166,7 @@ impl Processor {
         };
         let mut response = KinesisEventResponse::default();
         self.reactable.clear();
+        self.reactor_base.clear();
         let mut failed = self.try_process(records, &mut summary).err();
         if let Some((first, _)) = self.reactable.first()
             && let Some(reactors) = self.reactors.as_mut()
@@ -173,10 +179,11 @@ impl Processor {
                 .filter(|(i, _)| *i < upto)
                 .map(|(_, r)| r)
                 .collect();
+            let base = std::mem::take(&mut self.reactor_base);
             let reacted = self
                 .aws
                 .live_tables()
-                .and_then(|tables| reactors.react(&self.aws, &tables, &batch));
+                .and_then(|tables| reactors.react(&self.aws, &tables, &batch, base));
             match reacted {
                 Ok(put) => summary.outcomes += put,
                 // Redeliver from the first record reacted to: its records are duplicates
@@ -216,6 +223,7 @@ impl Processor {
         // Decode everything, then look every identity up at once.
         let mut decoded = Vec::with_capacity(records.len());
         let mut all_ids = Vec::new();
+        let mut reaction_rows = Vec::new();
         for r in records {
             let d = match std::str::from_utf8(&r.data) {
                 Err(e) => Err(format!("record data is not UTF-8: {e}")),
@@ -223,6 +231,9 @@ impl Processor {
                     Ok(input) => {
                         let ids = input.identities();
                         all_ids.extend(ids.iter().copied());
+                        if self.reactors.is_some() {
+                            reaction_rows.extend(reaction_emails(&input, None));
+                        }
                         Ok((text.to_string(), ids))
                     }
                     Err(e) => Err(e.to_string()),
@@ -271,6 +282,18 @@ impl Processor {
         } else {
             0
         };
+        // The rows the reactors decide on, before anything of the batch commits.
+        if !reaction_rows.is_empty() {
+            let reader = DynamoReader::new(&self.aws, tables.clone());
+            for email in reaction_rows {
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    self.reactor_base.entry(email)
+                {
+                    let row = reader.subscriber(slot.key()).map_err(|e| (0, e))?;
+                    slot.insert(row);
+                }
+            }
+        }
         // Consecutive new records are committed together (see `flush`); anything that can
         // fail at record i first commits the records before it.
         let mut group: Vec<(usize, LogRecord, bool)> = Vec::new();
@@ -290,6 +313,7 @@ impl Processor {
                         let record = Reactable {
                             raw,
                             identities: ids,
+                            folded_at: None,
                         };
                         self.reactable.push((i, record));
                     }
@@ -312,6 +336,7 @@ impl Processor {
                         let record = Reactable {
                             raw: raw.clone(),
                             identities: new_ids.clone(),
+                            folded_at: Some(offset),
                         };
                         self.reactable.push((i, record));
                     }

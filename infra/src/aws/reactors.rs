@@ -16,6 +16,16 @@
 //! by the scheme below, so a redelivered event or one ingested twice still causes at most one
 //! send and one execution.
 //!
+//! # On which rows they are decided
+//!
+//! Each record is decided on its subscriber's row as of that record (issue 16, item 10), not
+//! on the row after the whole batch committed: a bounce later in the batch must not skip an
+//! earlier record's email, whatever the batch size. The processor reads the rows the batch
+//! will be decided on before it commits the batch (the base), and [`AwsReactors::react`] folds
+//! each folded record into them in memory ([`AsOf`]) just before deciding on it. Duplicates
+//! were folded by an earlier delivery: they are decided on the rows as they are, not folded
+//! again.
+//!
 //! # At most one send per (event id, template) under redelivery
 //!
 //! Every outcome carries a deterministic event id ([`crate::reactors::outcome_event_id`] of
@@ -42,10 +52,11 @@
 //! An effect whose outcome is unknown (network failure) keeps its claim: the retry does not
 //! send again (at most once, not at least once, for email).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use mailshot_domain::log::Offset;
 use mailshot_domain::{FactId, parse_input};
 use mailshot_projections::{ProjectionReader, Subscriber};
 
@@ -54,7 +65,7 @@ use super::kinesis::Outgoing;
 use super::store::{DynamoReader, NO_SK};
 use super::{Aws, AwsError, Tables};
 use crate::reactors::{
-    AwsEffects, ReactorRunner, RunnerStats, Step, env_secret, load_parts, valid_outcomes,
+    AsOf, AwsEffects, ReactorRunner, RunnerStats, Step, env_secret, load_parts, valid_outcomes,
 };
 
 /// One record to react to: its raw input and the identities to react to (for SES records,
@@ -65,7 +76,14 @@ pub struct Reactable {
     pub raw: String,
     /// Its identities (all of them for a duplicate, the new ones for a folded record).
     pub identities: Vec<FactId>,
+    /// Its offset in the log when this delivery folded it (it is folded into the rows it is
+    /// decided on); `None` for a duplicate, already in the rows.
+    pub folded_at: Option<Offset>,
 }
+
+/// The subscriber rows a batch's records will be decided on, read before the batch was
+/// committed, by address (`None`: no row yet); see the module doc.
+pub type ReactorBase = HashMap<String, Option<Subscriber>>;
 
 /// The reactors of an AWS processor: a [`ReactorRunner`] with AWS effects, and the claims.
 pub struct AwsReactors {
@@ -122,24 +140,33 @@ impl AwsReactors {
         self.runner.stats()
     }
 
-    /// Reacts to `records` (in log order) against the projections in `tables`, and puts the
-    /// outcomes to the stream. Returns how many outcomes were put. On an error nothing after
-    /// the failed step is done; the outcomes of the steps before it are put first.
+    /// Reacts to `records` (in log order), each on the subscriber rows as of that record:
+    /// `base` (read from the projections in `tables` before the records were committed) with
+    /// the folded records up to it folded in. Puts the outcomes to the stream and returns how
+    /// many were put. On an error nothing after the failed step is done; the outcomes of the
+    /// steps before it are put first.
     pub fn react(
         &mut self,
         aws: &Aws,
         tables: &Tables,
         records: &[Reactable],
+        base: ReactorBase,
     ) -> Result<u64, AwsError> {
         if records.is_empty() {
             return Ok(0);
         }
         let now = self.runner.now();
         let reader = DynamoReader::new(aws, tables.clone());
-        let mut subscriber =
+        // Rows missing from the base are read as they are now (see `AsOf`).
+        let mut load =
             |email: &str| -> Result<Option<Subscriber>, AwsError> { reader.subscriber(email) };
+        let mut as_of = AsOf::new(base);
         let mut planned = Vec::new();
         for record in records {
+            if let Some(offset) = record.folded_at {
+                as_of.fold_record(offset, &record.raw, &record.identities, &mut load)?;
+            }
+            let mut subscriber = |email: &str| as_of.row(email, &mut load);
             self.runner.plan_record(
                 &record.raw,
                 &record.identities,
