@@ -26,6 +26,13 @@
 //! were folded by an earlier delivery: they are decided on the rows as they are, not folded
 //! again.
 //!
+//! Outcomes go back through the stream, behind the records already in it, so the executions a
+//! record started are in the rows only once its `sequence.started` is folded. Within a batch the
+//! runner knows them; across batches the reactors remember the executions they started (and did
+//! not stop) until their `sequence.started` is folded, and a later suppression stops them too:
+//! the same stops whatever the batch size. This memory lasts as long as the process (a Lambda
+//! container): after a cold start, executions started but not folded yet are not known.
+//!
 //! # At most one send per (event id, template) under redelivery
 //!
 //! Every outcome carries a deterministic event id ([`crate::reactors::outcome_event_id`] of
@@ -57,7 +64,7 @@ use std::path::Path;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use mailshot_domain::log::Offset;
-use mailshot_domain::{FactId, parse_input};
+use mailshot_domain::{FactId, InputBody, SystemAction, parse_input};
 use mailshot_projections::{ProjectionReader, Subscriber};
 
 use super::item::{n, s};
@@ -88,6 +95,9 @@ pub type ReactorBase = HashMap<String, Option<Subscriber>>;
 /// The reactors of an AWS processor: a [`ReactorRunner`] with AWS effects, and the claims.
 pub struct AwsReactors {
     runner: ReactorRunner,
+    /// Executions started by these reactors whose `sequence.started` is not folded yet (and
+    /// that they did not stop), by subscriber (see the module doc).
+    pending_starts: HashMap<String, Vec<String>>,
 }
 
 impl std::fmt::Debug for AwsReactors {
@@ -109,7 +119,10 @@ fn claim_key(outcome_id: &str) -> std::collections::HashMap<String, AttributeVal
 impl AwsReactors {
     /// Reactors carried out by `runner` (built with [`crate::reactors::AwsEffects`]).
     pub fn new(runner: ReactorRunner) -> AwsReactors {
-        AwsReactors { runner }
+        AwsReactors {
+            runner,
+            pending_starts: HashMap::new(),
+        }
     }
 
     /// The reactors of the config file at `path` (templates next to it, the signing secret
@@ -166,7 +179,10 @@ impl AwsReactors {
             if let Some(offset) = record.folded_at {
                 as_of.fold_record(offset, &record.raw, &record.identities, &mut load)?;
             }
+            // Folded now or by an earlier delivery: in the rows either way.
+            self.forget_folded_start(&record.raw);
             let mut subscriber = |email: &str| as_of.row(email, &mut load);
+            let first_new = planned.len();
             self.runner.plan_record(
                 &record.raw,
                 &record.identities,
@@ -174,6 +190,15 @@ impl AwsReactors {
                 &mut subscriber,
                 &mut planned,
             )?;
+            // Stops also stop the executions started by earlier batches and not folded by
+            // this record yet.
+            for step in &mut planned[first_new..] {
+                if let Step::Stop { email, running, .. } = step
+                    && let Some(pending) = self.pending_starts.get(email)
+                {
+                    running.extend(pending.iter().cloned());
+                }
+            }
         }
         // One step per outcome id (an event twice in one batch is decided twice).
         let mut seen = HashSet::new();
@@ -209,6 +234,7 @@ impl AwsReactors {
         let (outcomes, failure) = self.runner.carry_out(&steps, now);
         let flushed = self.runner.flush_effects();
         let lines = valid_outcomes(outcomes);
+        self.remember_outcomes(&lines);
         let put = lines.len() as u64;
         let outgoing: Vec<Outgoing> = lines
             .into_iter()
@@ -227,6 +253,52 @@ impl AwsReactors {
         }
         flushed.map_err(|e| AwsError::Other(format!("reactors: {e}")))?;
         Ok(put)
+    }
+
+    /// Forgets the pending start that `raw` (a folded record) is the `sequence.started` of.
+    fn forget_folded_start(&mut self, raw: &str) {
+        let Ok(input) = parse_input(raw) else {
+            return;
+        };
+        if let InputBody::System(sys) = &input.body
+            && let SystemAction::SequenceStarted { execution_arn, .. } = &sys.action
+            && let Some(pending) = self.pending_starts.get_mut(&sys.email)
+        {
+            pending.retain(|arn| arn != execution_arn);
+            if pending.is_empty() {
+                self.pending_starts.remove(&sys.email);
+            }
+        }
+    }
+
+    /// Remembers the executions started by `outcomes` until their `sequence.started` is
+    /// folded, and forgets those stopped.
+    fn remember_outcomes(&mut self, outcomes: &[String]) {
+        for line in outcomes {
+            let Ok(input) = parse_input(line) else {
+                continue;
+            };
+            let InputBody::System(sys) = &input.body else {
+                continue;
+            };
+            match &sys.action {
+                SystemAction::SequenceStarted { execution_arn, .. } => {
+                    let pending = self.pending_starts.entry(sys.email.clone()).or_default();
+                    if !pending.contains(execution_arn) {
+                        pending.push(execution_arn.clone());
+                    }
+                }
+                SystemAction::ExecutionsStopped { execution_arns, .. } => {
+                    if let Some(pending) = self.pending_starts.get_mut(&sys.email) {
+                        pending.retain(|arn| !execution_arns.contains(arn));
+                        if pending.is_empty() {
+                            self.pending_starts.remove(&sys.email);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Writes the claim of a send; false when it exists already.
