@@ -315,3 +315,148 @@ fn an_unsubscribe_token_puts_the_unsubscription_and_process_stops_the_executions
     assert_eq!(world.process()["folded"], json!(0));
     assert_eq!(world.traced(email, "subscriber.unsubscribed").len(), 1);
 }
+
+/// The generated workload of the batch-size test: small enough for moto to process one record
+/// per batch, dense (few subscribers, 30 % app events over 3 days) so that a subscriber's
+/// records meet in one batch: deciding after the whole batch, 13 of 103 decisions of the
+/// default batch size differed from one record per batch.
+const BATCH_TEST_INPUTS: u64 = 150;
+const BATCH_TEST_SEED: u64 = 2;
+const BATCH_TEST_SUBSCRIBERS: u32 = 8;
+
+impl World {
+    /// `process` with `MAILSHOT_PROCESS_BATCH=batch` (the default when `None`).
+    fn process_with_batch(&self, batch: Option<usize>) -> Value {
+        let mut command = std::process::Command::new(common::mailshot_bin());
+        command
+            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
+            .env(SECRET_VAR, SECRET)
+            .env_remove("MAILSHOT_PROCESS_BATCH")
+            .arg("--backend")
+            .arg("aws")
+            .arg("--aws-prefix")
+            .arg(&self.prefix)
+            .arg("--config")
+            .arg(self.config.path().join("mailshot.toml"))
+            .arg("process");
+        if let Some(batch) = batch {
+            command.env("MAILSHOT_PROCESS_BATCH", batch.to_string());
+        }
+        common::success_json(
+            &format!("mailshot --backend aws process (batch {batch:?})"),
+            &command.output().expect("run mailshot"),
+        )
+    }
+
+    /// The reactor's decisions: every record of the stream put by the reactors (`source`
+    /// `mailshot.reactor`) without its `time` (stamped at the wall clock) and SES message id
+    /// (random), in event id order.
+    fn decisions(&self) -> Vec<Value> {
+        let config = self.effects.rt.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(&self.moto.endpoint)
+                .load(),
+        );
+        let kinesis = aws_sdk_kinesis::Client::new(&config);
+        let stream = mailshot_infra::aws::Names::new(&self.prefix).stream();
+        let rt = &self.effects.rt;
+        let shards = rt
+            .block_on(kinesis.list_shards().stream_name(&stream).send())
+            .expect("ListShards");
+        let mut decisions = Vec::new();
+        for shard in shards.shards() {
+            let mut iterator = rt
+                .block_on(
+                    kinesis
+                        .get_shard_iterator()
+                        .stream_name(&stream)
+                        .shard_id(shard.shard_id())
+                        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+                        .send(),
+                )
+                .expect("GetShardIterator")
+                .shard_iterator;
+            while let Some(it) = iterator {
+                let page = rt
+                    .block_on(kinesis.get_records().shard_iterator(it).send())
+                    .expect("GetRecords");
+                for record in page.records() {
+                    let mut input: Value = serde_json::from_slice(record.data().as_ref()).unwrap();
+                    if input["source"] == "mailshot.reactor" {
+                        input.as_object_mut().unwrap().remove("time");
+                        if let Some(detail) = input["detail"].as_object_mut() {
+                            detail.remove("sesMessageId");
+                        }
+                        decisions.push(input);
+                    }
+                }
+                if page.records().is_empty() && page.millis_behind_latest() == Some(0) {
+                    break;
+                }
+                iterator = page.next_shard_iterator;
+            }
+        }
+        decisions.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        decisions
+    }
+}
+
+/// Puts the generated workload to a new deployment and processes it with GetRecords batches
+/// of `batch` (the default when `None`); returns the reactor's decisions.
+fn decisions_with_batch(lines: &[String], batch: Option<usize>) -> Vec<Value> {
+    let world = World::new();
+    world.ingest(lines);
+    world.process_with_batch(batch);
+    world.decisions()
+}
+
+#[test]
+fn reactor_decisions_are_the_same_whatever_the_kinesis_batch_size() {
+    // A generated workload where a record and a later one of the same subscriber (a bounce
+    // after a first-sale email, …) meet in one batch: the first is decided on before the later,
+    // and a stop knows the executions started by earlier batches whose outcomes are not folded.
+    let config = mailshot_domain::workload::WorkloadConfig {
+        subscribers: BATCH_TEST_SUBSCRIBERS,
+        app_event_ppm: 300_000,
+        days: 3,
+        ..mailshot_domain::workload::WorkloadConfig::new(BATCH_TEST_INPUTS, BATCH_TEST_SEED)
+    };
+    let lines: Vec<String> = mailshot_domain::workload::Generator::new(config).collect();
+    let one_by_one = decisions_with_batch(&lines, Some(1));
+    let kinds = |d: &[Value]| {
+        let mut kinds = std::collections::BTreeMap::<String, u64>::new();
+        for v in d {
+            *kinds
+                .entry(v["detail-type"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+        kinds
+    };
+    let expected = [
+        ("email.sent", 13),
+        ("email.skipped", 10),
+        ("executions.stopped", 2),
+        ("sequence.started", 28),
+        ("subscriber.upserted", 51),
+    ];
+    assert_eq!(
+        kinds(&one_by_one),
+        expected.map(|(k, n)| (k.to_string(), n)).into()
+    );
+    for batch in [Some(7), None] {
+        let decided = decisions_with_batch(&lines, batch);
+        let differ: Vec<(&Value, &Value)> = one_by_one
+            .iter()
+            .zip(&decided)
+            .filter(|(a, b)| a != b)
+            .collect();
+        assert!(
+            differ.is_empty() && one_by_one.len() == decided.len(),
+            "batch {batch:?}: {} of {} decisions differ from batch 1 ({} decisions), first: {:#?}",
+            differ.len(),
+            decided.len(),
+            one_by_one.len(),
+            differ.first()
+        );
+    }
+}

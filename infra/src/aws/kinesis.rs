@@ -17,6 +17,9 @@ use super::{Aws, AwsError};
 pub const PUT_BATCH: usize = 500;
 /// Records per GetRecords call: the Lambda event source mapping's default batch size.
 pub const GET_BATCH: i32 = 100;
+/// Overrides [`GET_BATCH`] for `process` (a positive number up to 10,000, the GetRecords
+/// limit): tests use small batches to check that nothing depends on batch boundaries.
+pub const GET_BATCH_ENV: &str = "MAILSHOT_PROCESS_BATCH";
 /// Attempts at putting one entry before giving up.
 const PUT_ATTEMPTS: u32 = 10;
 
@@ -192,7 +195,7 @@ impl Aws {
     }
 
     /// Drains every shard through `processor`, from each shard's saved position, in batches
-    /// of [`GET_BATCH`]. A batch item failure is redelivered from the failed record (as the
+    /// of [`GET_BATCH`] (or [`GET_BATCH_ENV`]). A batch item failure is redelivered from the failed record (as the
     /// event source mapping does) up to 3 times, then `process` stops with an error.
     /// `on_batch` sees the running total after each batch; when it answers `Break`, draining
     /// stops once that batch's shard position is saved.
@@ -202,12 +205,14 @@ impl Aws {
         mut on_batch: impl FnMut(&ProcessSummary) -> ControlFlow<()>,
     ) -> Result<ProcessSummary, AwsError> {
         let mut total = ProcessSummary::default();
+        let batch =
+            crate::embedded::batch_size(GET_BATCH_ENV, GET_BATCH as usize).min(10_000) as i32;
         for shard in self.shards()? {
             let mut position = self.shard_position(&shard)?;
             let mut iterator = self.iterator(&shard, position.as_deref(), false)?;
             let mut retries = 0;
             loop {
-                let (event, next, caught_up) = self.get_event(&shard, &iterator, GET_BATCH)?;
+                let (event, next, caught_up) = self.get_event(&shard, &iterator, batch)?;
                 if event.records.is_empty() {
                     match next {
                         Some(n) if !caught_up => {

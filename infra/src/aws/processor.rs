@@ -10,16 +10,17 @@ use aws_lambda_events::event::streams::KinesisEventResponse;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use mailshot_domain::log::{LogReader, LogRecord, Offset};
 use mailshot_domain::{FactId, Input, InputError, Timestamp, parse_external_input, parse_input};
-use mailshot_projections::{Projection, ProjectionWriter};
+use mailshot_projections::{Projection, ProjectionReader, ProjectionWriter};
 use mailshot_replay::{FoldError, fold_record};
 use serde::Serialize;
 
 use super::archive::{ArchiveReader, record_hash};
-use super::reactors::{AwsReactors, Reactable};
+use super::reactors::{AwsReactors, Reactable, ReactorBase};
 use super::signing::Opened;
-use super::store::{RecordWriter, RowCache};
+use super::store::{DynamoReader, RecordWriter, RowCache};
 use super::{Aws, AwsError, Tables};
 use crate::progress::Progress;
+use crate::reactors::reaction_emails;
 
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -34,9 +35,15 @@ const BAD_SIGNATURE: &str =
 fn decode(
     raw: &str,
     parsed: Result<Input<'_>, InputError>,
+    reaction_rows: Option<&mut Vec<String>>,
 ) -> Result<(String, Vec<FactId>), String> {
     match parsed {
-        Ok(input) => Ok((raw.to_string(), input.identities())),
+        Ok(input) => {
+            if let Some(rows) = reaction_rows {
+                rows.extend(reaction_emails(&input, None));
+            }
+            Ok((raw.to_string(), input.identities()))
+        }
         Err(e) => Err(e.to_string()),
     }
 }
@@ -126,6 +133,9 @@ pub struct Processor {
     reactors: Option<AwsReactors>,
     /// The records of the current batch to react to, by index in the batch.
     reactable: Vec<(usize, Reactable)>,
+    /// The subscriber rows the current batch will be decided on, as they were before it
+    /// committed (see [`crate::aws::reactors`]).
+    reactor_base: ReactorBase,
 }
 
 impl Processor {
@@ -138,6 +148,7 @@ impl Processor {
             committed: (0, 0),
             reactors: None,
             reactable: Vec::new(),
+            reactor_base: ReactorBase::new(),
         }
     }
 
@@ -177,6 +188,7 @@ impl Processor {
         };
         let mut response = KinesisEventResponse::default();
         self.reactable.clear();
+        self.reactor_base.clear();
         let mut failed = self.try_process(records, &mut summary).err();
         if let Some((first, _)) = self.reactable.first()
             && let Some(reactors) = self.reactors.as_mut()
@@ -189,10 +201,11 @@ impl Processor {
                 .filter(|(i, _)| *i < upto)
                 .map(|(_, r)| r)
                 .collect();
+            let base = std::mem::take(&mut self.reactor_base);
             let reacted = self
                 .aws
                 .live_tables()
-                .and_then(|tables| reactors.react(&self.aws, &tables, &batch));
+                .and_then(|tables| reactors.react(&self.aws, &tables, &batch, base));
             match reacted {
                 Ok(put) => summary.outcomes += put,
                 // Redeliver from the first record reacted to: its records are duplicates
@@ -232,14 +245,17 @@ impl Processor {
         // Decode everything, then look every identity up at once.
         let mut decoded = Vec::with_capacity(records.len());
         let mut all_ids = Vec::new();
+        let mut reaction_rows = Vec::new();
         for r in records {
+            // With reactors, the addresses whose rows they will decide on.
+            let rows = self.reactors.is_some().then_some(&mut reaction_rows);
             let d = match std::str::from_utf8(&r.data) {
                 Err(e) => Err(format!("record data is not UTF-8: {e}")),
                 // mailshot's own events are signed; everything else came from outside and
                 // may not claim a reserved source (see `signing`).
                 Ok(text) => match self.aws.open_signed(text).map_err(|e| (0, e))? {
-                    Opened::Own(event) => decode(event, parse_input(event)),
-                    Opened::Unsigned => decode(text, parse_external_input(text)),
+                    Opened::Own(event) => decode(event, parse_input(event), rows),
+                    Opened::Unsigned => decode(text, parse_external_input(text), rows),
                     Opened::BadSignature => Err(BAD_SIGNATURE.to_string()),
                 },
             };
@@ -289,6 +305,18 @@ impl Processor {
         } else {
             0
         };
+        // The rows the reactors decide on, before anything of the batch commits.
+        if !reaction_rows.is_empty() {
+            let reader = DynamoReader::new(&self.aws, tables.clone());
+            for email in reaction_rows {
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    self.reactor_base.entry(email)
+                {
+                    let row = reader.subscriber(slot.key()).map_err(|e| (0, e))?;
+                    slot.insert(row);
+                }
+            }
+        }
         // Consecutive new records are committed together (see `flush`); anything that can
         // fail at record i first commits the records before it.
         let mut group: Vec<(usize, LogRecord, bool)> = Vec::new();
@@ -308,6 +336,7 @@ impl Processor {
                         let record = Reactable {
                             raw,
                             identities: ids,
+                            folded_at: None,
                         };
                         self.reactable.push((i, record));
                     }
@@ -330,6 +359,7 @@ impl Processor {
                         let record = Reactable {
                             raw: raw.clone(),
                             identities: new_ids.clone(),
+                            folded_at: Some(offset),
                         };
                         self.reactable.push((i, record));
                     }

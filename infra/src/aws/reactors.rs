@@ -16,6 +16,23 @@
 //! by the scheme below, so a redelivered event or one ingested twice still causes at most one
 //! send and one execution.
 //!
+//! # On which rows they are decided
+//!
+//! Each record is decided on its subscriber's row as of that record (issue 16, item 10), not
+//! on the row after the whole batch committed: a bounce later in the batch must not skip an
+//! earlier record's email, whatever the batch size. The processor reads the rows the batch
+//! will be decided on before it commits the batch (the base), and [`AwsReactors::react`] folds
+//! each folded record into them in memory ([`AsOf`]) just before deciding on it. Duplicates
+//! were folded by an earlier delivery: they are decided on the rows as they are, not folded
+//! again.
+//!
+//! Outcomes go back through the stream, behind the records already in it, so the executions a
+//! record started are in the rows only once its `sequence.started` is folded. Within a batch the
+//! runner knows them; across batches the reactors remember the executions they started (and did
+//! not stop) until their `sequence.started` is folded, and a later suppression stops them too:
+//! the same stops whatever the batch size. This memory lasts as long as the process (a Lambda
+//! container): after a cold start, executions started but not folded yet are not known.
+//!
 //! # At most one send per (event id, template) under redelivery
 //!
 //! Every outcome carries a deterministic event id ([`crate::reactors::outcome_event_id`] of
@@ -42,11 +59,12 @@
 //! An effect whose outcome is unknown (network failure) keeps its claim: the retry does not
 //! send again (at most once, not at least once, for email).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use mailshot_domain::{FactId, parse_input};
+use mailshot_domain::log::Offset;
+use mailshot_domain::{FactId, InputBody, SystemAction, parse_input};
 use mailshot_projections::{ProjectionReader, Subscriber};
 
 use super::item::{n, s};
@@ -54,7 +72,7 @@ use super::kinesis::Outgoing;
 use super::store::{DynamoReader, NO_SK};
 use super::{Aws, AwsError, Tables};
 use crate::reactors::{
-    AwsEffects, ReactorRunner, RunnerStats, Step, env_secret, load_parts, valid_outcomes,
+    AsOf, AwsEffects, ReactorRunner, RunnerStats, Step, env_secret, load_parts, valid_outcomes,
 };
 
 /// One record to react to: its raw input and the identities to react to (for SES records,
@@ -65,11 +83,21 @@ pub struct Reactable {
     pub raw: String,
     /// Its identities (all of them for a duplicate, the new ones for a folded record).
     pub identities: Vec<FactId>,
+    /// Its offset in the log when this delivery folded it (it is folded into the rows it is
+    /// decided on); `None` for a duplicate, already in the rows.
+    pub folded_at: Option<Offset>,
 }
+
+/// The subscriber rows a batch's records will be decided on, read before the batch was
+/// committed, by address (`None`: no row yet); see the module doc.
+pub type ReactorBase = HashMap<String, Option<Subscriber>>;
 
 /// The reactors of an AWS processor: a [`ReactorRunner`] with AWS effects, and the claims.
 pub struct AwsReactors {
     runner: ReactorRunner,
+    /// Executions started by these reactors whose `sequence.started` is not folded yet (and
+    /// that they did not stop), by subscriber (see the module doc).
+    pending_starts: HashMap<String, Vec<String>>,
 }
 
 impl std::fmt::Debug for AwsReactors {
@@ -91,7 +119,10 @@ fn claim_key(outcome_id: &str) -> std::collections::HashMap<String, AttributeVal
 impl AwsReactors {
     /// Reactors carried out by `runner` (built with [`crate::reactors::AwsEffects`]).
     pub fn new(runner: ReactorRunner) -> AwsReactors {
-        AwsReactors { runner }
+        AwsReactors {
+            runner,
+            pending_starts: HashMap::new(),
+        }
     }
 
     /// The reactors of the config file at `path` (templates next to it, the signing secret
@@ -122,24 +153,36 @@ impl AwsReactors {
         self.runner.stats()
     }
 
-    /// Reacts to `records` (in log order) against the projections in `tables`, and puts the
-    /// outcomes to the stream. Returns how many outcomes were put. On an error nothing after
-    /// the failed step is done; the outcomes of the steps before it are put first.
+    /// Reacts to `records` (in log order), each on the subscriber rows as of that record:
+    /// `base` (read from the projections in `tables` before the records were committed) with
+    /// the folded records up to it folded in. Puts the outcomes to the stream and returns how
+    /// many were put. On an error nothing after the failed step is done; the outcomes of the
+    /// steps before it are put first.
     pub fn react(
         &mut self,
         aws: &Aws,
         tables: &Tables,
         records: &[Reactable],
+        base: ReactorBase,
     ) -> Result<u64, AwsError> {
         if records.is_empty() {
             return Ok(0);
         }
         let now = self.runner.now();
         let reader = DynamoReader::new(aws, tables.clone());
-        let mut subscriber =
+        // Rows missing from the base are read as they are now (see `AsOf`).
+        let mut load =
             |email: &str| -> Result<Option<Subscriber>, AwsError> { reader.subscriber(email) };
+        let mut as_of = AsOf::new(base);
         let mut planned = Vec::new();
         for record in records {
+            if let Some(offset) = record.folded_at {
+                as_of.fold_record(offset, &record.raw, &record.identities, &mut load)?;
+            }
+            // Folded now or by an earlier delivery: in the rows either way.
+            self.forget_folded_start(&record.raw);
+            let mut subscriber = |email: &str| as_of.row(email, &mut load);
+            let first_new = planned.len();
             self.runner.plan_record(
                 &record.raw,
                 &record.identities,
@@ -147,6 +190,15 @@ impl AwsReactors {
                 &mut subscriber,
                 &mut planned,
             )?;
+            // Stops also stop the executions started by earlier batches and not folded by
+            // this record yet.
+            for step in &mut planned[first_new..] {
+                if let Step::Stop { email, running, .. } = step
+                    && let Some(pending) = self.pending_starts.get(email)
+                {
+                    running.extend(pending.iter().cloned());
+                }
+            }
         }
         // One step per outcome id (an event twice in one batch is decided twice).
         let mut seen = HashSet::new();
@@ -182,6 +234,7 @@ impl AwsReactors {
         let (outcomes, failure) = self.runner.carry_out(&steps, now);
         let flushed = self.runner.flush_effects();
         let lines = valid_outcomes(outcomes);
+        self.remember_outcomes(&lines);
         let put = lines.len() as u64;
         let outgoing: Vec<Outgoing> = lines
             .into_iter()
@@ -199,6 +252,52 @@ impl AwsReactors {
         }
         flushed.map_err(|e| AwsError::Other(format!("reactors: {e}")))?;
         Ok(put)
+    }
+
+    /// Forgets the pending start that `raw` (a folded record) is the `sequence.started` of.
+    fn forget_folded_start(&mut self, raw: &str) {
+        let Ok(input) = parse_input(raw) else {
+            return;
+        };
+        if let InputBody::System(sys) = &input.body
+            && let SystemAction::SequenceStarted { execution_arn, .. } = &sys.action
+            && let Some(pending) = self.pending_starts.get_mut(&sys.email)
+        {
+            pending.retain(|arn| arn != execution_arn);
+            if pending.is_empty() {
+                self.pending_starts.remove(&sys.email);
+            }
+        }
+    }
+
+    /// Remembers the executions started by `outcomes` until their `sequence.started` is
+    /// folded, and forgets those stopped.
+    fn remember_outcomes(&mut self, outcomes: &[String]) {
+        for line in outcomes {
+            let Ok(input) = parse_input(line) else {
+                continue;
+            };
+            let InputBody::System(sys) = &input.body else {
+                continue;
+            };
+            match &sys.action {
+                SystemAction::SequenceStarted { execution_arn, .. } => {
+                    let pending = self.pending_starts.entry(sys.email.clone()).or_default();
+                    if !pending.contains(execution_arn) {
+                        pending.push(execution_arn.clone());
+                    }
+                }
+                SystemAction::ExecutionsStopped { execution_arns, .. } => {
+                    if let Some(pending) = self.pending_starts.get_mut(&sys.email) {
+                        pending.retain(|arn| !execution_arns.contains(arn));
+                        if pending.is_empty() {
+                            self.pending_starts.remove(&sys.email);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Writes the claim of a send; false when it exists already.

@@ -36,5 +36,5 @@ mod runner;
 pub use aws::AwsEffects;
 pub use effects::{EffectError, Effects, OutboxEffects, local_execution_arn, outbox_dir};
 pub use load::{FileTemplates, LoadError, Loaded, env_secret, load, load_parts, load_with_secret};
+pub(crate) use runner::{AsOf, Step, reaction_emails, valid_outcomes};
 pub use runner::{CHECKPOINT_KEY, ReactorRunner, RunnerStats, outcome_event_id};
-pub(crate) use runner::{Step, reaction_emails, valid_outcomes};

@@ -151,7 +151,7 @@ impl AsOf {
     }
 
     /// The row of `email` as folded so far, loading it through `load` the first time.
-    fn row<E>(
+    pub(crate) fn row<E>(
         &mut self,
         email: &str,
         load: &mut dyn FnMut(&str) -> Result<Option<Subscriber>, E>,
