@@ -382,6 +382,10 @@ impl World {
                     .expect("GetRecords");
                 for record in page.records() {
                     let mut input: Value = serde_json::from_slice(record.data().as_ref()).unwrap();
+                    // mailshot's own events travel signed: the event is inside the wrapper.
+                    if input.get("mailshotSigned").is_some() {
+                        input = input["event"].take();
+                    }
                     if input["source"] == "mailshot.reactor" {
                         input.as_object_mut().unwrap().remove("time");
                         if let Some(detail) = input["detail"].as_object_mut() {
