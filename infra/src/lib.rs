@@ -7,8 +7,11 @@ pub mod embedded;
 pub mod lines;
 pub mod log;
 pub mod mcp;
+pub mod owner_only;
 pub mod progress;
 pub mod quarantine;
 pub mod queries;
 pub mod reactors;
 pub mod store;
+
+pub use owner_only::owner_only_umask;

@@ -18,6 +18,7 @@ const PURGE_DELAY_NEVER: std::ffi::c_long = -1;
 fn main() -> std::process::ExitCode {
     // SAFETY: called before any other thread exists (the option setter is not thread safe).
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_NEVER) };
+    mailshot_infra::owner_only_umask();
     mailshot_infra::cli::main()
 }
 

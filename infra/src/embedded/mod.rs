@@ -36,6 +36,18 @@ pub enum EmbeddedError {
     Fold(String),
     #[error("reading {path}: {reason}")]
     Input { path: String, reason: String },
+    /// The store was deleted while the log holds records, and a query could not open the
+    /// writer to rebuild it (a read-only data dir, or another writer).
+    #[error(
+        "{path}: the store is missing and this query cannot rebuild it ({cause}): run any \
+         writer command (`mailshot ingest /dev/null` or `mailshot replay`) with write access \
+         to rebuild it from the log's {records} records"
+    )]
+    StoreMissing {
+        path: String,
+        records: u64,
+        cause: String,
+    },
     /// A `mailshot repair` stopped before it finished: the store may still hold records that
     /// the log lost.
     #[error(
@@ -186,6 +198,7 @@ impl Writer {
             ..LogOptions::default()
         };
         let log = SegmentLog::open(dir, options)?;
+        tidy_locked(dir)?;
         let store = open_store(dir)?;
         // Before anything is written: a store ahead of its log means acknowledged records
         // were lost from the log, and appending now would give their offsets to new records.
@@ -246,6 +259,17 @@ impl Writer {
     }
 }
 
+/// With the log's lock held: tightens a data dir written owner-readable by an older version,
+/// and drops the run files of a rebuild that was killed.
+fn tidy_locked(dir: &Path) -> Result<(), EmbeddedError> {
+    crate::owner_only::tighten(dir).map_err(|e| EmbeddedError::Input {
+        path: dir.display().to_string(),
+        reason: format!("making the data dir owner-only: {e}"),
+    })?;
+    crate::store::Runs::discard(&dir.join(rebuild::RUNS_DIR))?;
+    Ok(())
+}
+
 /// Opens the store of the writer of `dir`. A store that the machine may have torn (it went
 /// down with commits not yet flushed) is derived from the log, so it is removed and rebuilt.
 fn open_store(dir: &Path) -> Result<LmdbStore, EmbeddedError> {
@@ -271,23 +295,49 @@ impl Drop for Writer {
     }
 }
 
-/// A data dir opened for reading only: never blocks or is blocked by the writer.
+/// A data dir opened for reading only: never blocks or is blocked by the writer, and never
+/// writes.
 pub struct Reader {
     pub log: SegmentLog,
     pub store: LmdbStore,
 }
 
 impl Reader {
-    /// Opens `dir` for queries. Fails if the data dir has no store yet.
+    /// Opens `dir` for queries: read-only (the log and the store), so it works on a read-only
+    /// file system and never waits on the writer. Fails if the data dir has no data yet.
+    ///
+    /// A store that is missing while the log holds records (deleted by hand), or that the
+    /// machine may have torn, is rebuilt from the log first by opening the writer, if no other
+    /// process holds it; where the writer cannot be opened (a read-only data dir), a missing
+    /// store is an error saying how to rebuild it.
     pub fn open(dir: &Path) -> Result<Reader, EmbeddedError> {
-        if !dir.join("store").is_dir() {
-            return Err(EmbeddedError::Input {
-                path: dir.display().to_string(),
-                reason: "no mailshot data here (run `mailshot ingest` or `mailshot demo` first)"
-                    .into(),
-            });
-        }
-        if crate::store::needs_rebuild(&dir.join("store")) {
+        let store_dir = dir.join("store");
+        let missing = !store_dir.is_dir();
+        if missing {
+            let records = SegmentLog::open_read_only(dir)?.end_offset()?;
+            if records == 0 {
+                return Err(EmbeddedError::Input {
+                    path: dir.display().to_string(),
+                    reason:
+                        "no mailshot data here (run `mailshot ingest` or `mailshot demo` first)"
+                            .into(),
+                });
+            }
+            match Writer::open(dir) {
+                Ok(writer) => drop(writer),
+                Err(e) => {
+                    return Err(EmbeddedError::StoreMissing {
+                        path: store_dir.display().to_string(),
+                        records,
+                        cause: e.to_string(),
+                    });
+                }
+            }
+            eprintln!(
+                "{}: the store was missing: rebuilt it from the log's {records} records",
+                store_dir.display()
+            );
+        } else if crate::store::needs_rebuild(&store_dir) {
             // Never read a store the machine may have torn: opening the writer rebuilds it
             // (if another process holds the writer, it did so when it opened).
             match Writer::open(dir) {
@@ -298,7 +348,7 @@ impl Reader {
         }
         let reader = Reader {
             log: SegmentLog::open_read_only(dir)?,
-            store: LmdbStore::open(dir)?,
+            store: LmdbStore::open_read_only(dir)?,
         };
         // Answers from a store ahead of its log would count records the log has lost.
         check_store_within_log(dir, &reader.log, &reader.store)?;

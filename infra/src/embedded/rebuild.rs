@@ -123,7 +123,7 @@ fn fold_all_into_spare(
 }
 
 /// Where a rebuild keeps its run files, inside the data dir.
-const RUNS_DIR: &str = "rebuild-runs";
+pub(crate) const RUNS_DIR: &str = "rebuild-runs";
 
 /// Merges the runs into the spare slots' write-only tables, then deletes them. One thread
 /// merges while this one appends.

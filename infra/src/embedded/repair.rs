@@ -31,7 +31,7 @@ use mailshot_domain::log::Offset;
 use mailshot_projections::Projection;
 use serde::Serialize;
 
-use super::{EmbeddedError, Writer, open_store, rebuild};
+use super::{EmbeddedError, Writer, open_store, rebuild, tidy_locked};
 use crate::log::{DamagedTail, Gap, LogOptions, SegmentLog, TailCut, VerifyOnOpen};
 
 /// Acknowledged records lost from the end of the log.
@@ -109,6 +109,7 @@ pub fn repair(dir: &Path) -> Result<RepairReport, EmbeddedError> {
         ..LogOptions::default()
     };
     let mut log = SegmentLog::open(dir, options)?;
+    tidy_locked(dir)?;
     let cut = log.tail_cut().map(CutReport::from);
     let store = open_store(dir)?;
     let log_end = log.end_offset()?;

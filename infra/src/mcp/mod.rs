@@ -247,7 +247,7 @@ impl MailshotMcp {
             return Ok(Arc::clone(reader));
         }
         let reader = Reader::open(data).map(Arc::new).map_err(|e| {
-            if data.join("store").is_dir() {
+            if data.join("store").is_dir() || data.join("log").is_dir() {
                 ToolFailure(format!("cannot open the data dir {}: {e}", data.display()))
             } else {
                 ToolFailure(format!(

@@ -15,6 +15,7 @@ mod reader;
 mod row_arena;
 mod row_sort;
 mod runs;
+mod space;
 mod sync;
 mod write_only_rows;
 mod writer;
@@ -138,13 +139,15 @@ pub struct LmdbStore {
     ids: Db,
     tables: [[Db; 10]; 2],
     sync: std::sync::Arc<sync::SyncState>,
+    /// The writer's reservation of disk space for the data file; `None` when read-only.
+    space: Option<std::sync::Arc<space::Reserved>>,
 }
 
 /// 1 TiB of address space: LMDB maps the file but only uses what it writes.
 const MAP_SIZE: usize = 1 << 40;
 
 impl LmdbStore {
-    /// Opens (creating if needed) the store in `<data_dir>/store`.
+    /// Opens (creating if needed) the store in `<data_dir>/store`, for its single writer.
     pub fn open(data_dir: &Path) -> Result<LmdbStore, StoreError> {
         let path = data_dir.join("store");
         std::fs::create_dir_all(&path).map_err(|e| StoreError::Io {
@@ -157,14 +160,17 @@ impl LmdbStore {
         };
         let mut options = EnvOpenOptions::new();
         options.map_size(MAP_SIZE).max_dbs(32).max_readers(256);
-        // SAFETY (flags): WRITE_MAP lets a transaction write its pages straight into the map
-        // instead of into heap copies written out at commit: less memory and one copy less.
-        // LMDB stays copy-on-write, so a killed writer leaves the last committed state intact;
-        // only stray writes through the map could corrupt it, and we never write through it.
+        // SAFETY (flags): no WRITE_MAP. With it a transaction writes its pages straight into a
+        // shared map of a file LMDB makes sparse (1 TiB), and on a full disk the first write
+        // into a hole kills the process with SIGBUS. Without it LMDB writes the pages with
+        // `pwrite` at commit, which fails: the last commit stays intact (see BENCHMARKS.md for
+        // the cost). And before each write transaction the file's space is reserved ahead
+        // ([`space::Reserved`]), so that a full disk is reported as such ("No space left on
+        // device") before anything is written, not as LMDB's EIO for a short write.
         //
         // NO_SYNC: commits are flushed in groups, not one by one; see the `sync` module for
         // why that is safe (the log is the durable truth) and how a machine crash is detected.
-        unsafe { options.flags(heed::EnvFlags::WRITE_MAP | heed::EnvFlags::NO_SYNC) };
+        unsafe { options.flags(heed::EnvFlags::NO_SYNC) };
         // SAFETY (open): heed requires that the same environment is not opened twice in one
         // process and that the file is not modified by other means: each process opens a data
         // dir's store once.
@@ -180,6 +186,7 @@ impl LmdbStore {
             }
         }
         wtxn.commit().map_err(lmdb)?;
+        let space = space::Reserved::open(&path.join("data.mdb"))?;
         Ok(LmdbStore {
             env,
             sync: std::sync::Arc::new(sync::SyncState::new(&path)),
@@ -187,6 +194,56 @@ impl LmdbStore {
             meta,
             ids,
             tables,
+            space: Some(std::sync::Arc::new(space)),
+        })
+    }
+
+    /// Opens the store in `<data_dir>/store` for queries: read-only, so it works on a
+    /// read-only file system and never waits on the writer's transaction (LMDB readers take
+    /// no lock but a slot in the reader table; on a read-only file system LMDB does without
+    /// it). Only read transactions can be started on it.
+    pub fn open_read_only(data_dir: &Path) -> Result<LmdbStore, StoreError> {
+        let path = data_dir.join("store");
+        let lmdb = |source| StoreError::Lmdb {
+            path: path.clone(),
+            source,
+        };
+        let mut options = EnvOpenOptions::new();
+        options.map_size(MAP_SIZE).max_dbs(32).max_readers(256);
+        // SAFETY (flags): READ_ONLY only forbids write transactions.
+        unsafe { options.flags(heed::EnvFlags::READ_ONLY) };
+        // SAFETY (open): as in `open`; a process opens a data dir's store once.
+        let env = unsafe { options.open(&path) }.map_err(lmdb)?;
+        let rtxn = env.read_txn().map_err(lmdb)?;
+        let open = |name: &str| -> Result<Db, StoreError> {
+            env.open_database(&rtxn, Some(name))
+                .map_err(lmdb)?
+                .ok_or_else(|| StoreError::Io {
+                    path: path.clone(),
+                    reason: format!(
+                        "the store has no table {name}: run any writer command \
+                         (`mailshot ingest /dev/null`) to complete it"
+                    ),
+                })
+        };
+        let meta = open("meta")?;
+        let ids = open("ids")?;
+        let mut tables = [[meta; 10]; 2];
+        for (slot, slot_tables) in tables.iter_mut().enumerate() {
+            for (i, table) in Table::ALL.into_iter().enumerate() {
+                slot_tables[i] = open(&format!("{}.{}", table.name(), slot_name(slot)))?;
+            }
+        }
+        // Committing keeps the table handles open for the environment's later transactions.
+        rtxn.commit().map_err(lmdb)?;
+        Ok(LmdbStore {
+            env,
+            sync: std::sync::Arc::new(sync::SyncState::new(&path)),
+            path,
+            meta,
+            ids,
+            tables,
+            space: None,
         })
     }
 
@@ -200,6 +257,11 @@ impl LmdbStore {
     /// Starts a write transaction (after making sure a crash before the next flush would be
     /// noticed).
     pub(crate) fn write_txn(&self) -> Result<RwTxn<'_>, StoreError> {
+        if let Some(space) = &self.space {
+            let info = self.env.info();
+            let page_size = self.env.stat().page_size;
+            space.reserve((info.last_page_number as u64 + 1) * u64::from(page_size))?;
+        }
         self.sync.before_commit()?;
         self.env.write_txn().map_err(|e| self.lmdb(e))
     }

@@ -52,6 +52,12 @@ impl Runs {
         })
     }
 
+    /// Deletes the run files a killed rebuild left in `dir`, if any: they are worthless
+    /// (a rebuild starts over) and may be large.
+    pub fn discard(dir: &Path) -> Result<(), StoreError> {
+        remove_dir(dir)
+    }
+
     /// Writes `rows` as the next run.
     pub fn write(&mut self, rows: &SortedRows) -> Result<(), StoreError> {
         if rows.is_empty() {
