@@ -20,6 +20,9 @@ pub fn rebuild(writer: &Writer, projections: &[Projection]) -> Result<u64, Embed
     for &p in projections {
         store.reset_rebuild(p)?;
     }
+    // The spare slots fill with about as much as the live ones hold: reserve it up front, so a
+    // full disk stops the rebuild before it writes (see `store::space`).
+    store.reserve_beyond_used(store.live_bytes(projections)?)?;
     let folded = fold_all_into_spare(writer, projections, "replaying")?;
     let started = std::time::Instant::now();
     for &p in projections {
@@ -300,6 +303,7 @@ pub fn verify(writer: &Writer) -> Result<Vec<VerifyReport>, EmbeddedError> {
     for p in Projection::ALL {
         store.reset_rebuild(p)?;
     }
+    store.reserve_beyond_used(store.live_bytes(&Projection::ALL)?)?;
     fold_all_into_spare(writer, &Projection::ALL, "verifying")?;
     let mut reports = Vec::new();
     for p in Projection::ALL {

@@ -160,17 +160,20 @@ impl LmdbStore {
         };
         let mut options = EnvOpenOptions::new();
         options.map_size(MAP_SIZE).max_dbs(32).max_readers(256);
-        // SAFETY (flags): no WRITE_MAP. With it a transaction writes its pages straight into a
-        // shared map of a file LMDB makes sparse (1 TiB), and on a full disk the first write
-        // into a hole kills the process with SIGBUS. Without it LMDB writes the pages with
-        // `pwrite` at commit, which fails: the last commit stays intact (see BENCHMARKS.md for
-        // the cost). And before each write transaction the file's space is reserved ahead
-        // ([`space::Reserved`]), so that a full disk is reported as such ("No space left on
-        // device") before anything is written, not as LMDB's EIO for a short write.
+        // SAFETY (flags): WRITE_MAP lets a transaction write its pages straight into the map
+        // instead of into heap copies written out at commit: less memory and one copy less
+        // (without it, 1M inputs ingested 18% slower and peaked at 565 MB instead of 431 MB;
+        // BENCHMARKS.md). LMDB stays copy-on-write, so a killed writer leaves the last
+        // committed state intact; only stray writes through the map could corrupt it, and we
+        // never write through it. LMDB sizes the file to the map, sparse: a page written into
+        // a hole needs a block, and on a full disk the fault would kill the process with
+        // SIGBUS. So before each write transaction the writer reserves the file's blocks well
+        // past the pages in use ([`space::Reserved`]): a full disk is then an error ("No space
+        // left on device") before anything is written.
         //
         // NO_SYNC: commits are flushed in groups, not one by one; see the `sync` module for
         // why that is safe (the log is the durable truth) and how a machine crash is detected.
-        unsafe { options.flags(heed::EnvFlags::NO_SYNC) };
+        unsafe { options.flags(heed::EnvFlags::WRITE_MAP | heed::EnvFlags::NO_SYNC) };
         // SAFETY (open): heed requires that the same environment is not opened twice in one
         // process and that the file is not modified by other means: each process opens a data
         // dir's store once.
@@ -254,14 +257,26 @@ impl LmdbStore {
         }
     }
 
-    /// Starts a write transaction (after making sure a crash before the next flush would be
-    /// noticed).
-    pub(crate) fn write_txn(&self) -> Result<RwTxn<'_>, StoreError> {
+    /// Reserves the data file's blocks for the pages in use, `extra` bytes more, and the
+    /// headroom of [`space::Reserved::reserve`]: what the next write transactions may write
+    /// into the map. A rebuild, whose transactions together write about as much as the
+    /// projections it rebuilds, reserves that much before it starts.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] naming the disk's error (ENOSPC: "No space left on device").
+    pub fn reserve_beyond_used(&self, extra: u64) -> Result<(), StoreError> {
         if let Some(space) = &self.space {
             let info = self.env.info();
             let page_size = self.env.stat().page_size;
-            space.reserve((info.last_page_number as u64 + 1) * u64::from(page_size))?;
+            space.reserve((info.last_page_number as u64 + 1) * u64::from(page_size) + extra)?;
         }
+        Ok(())
+    }
+
+    /// Starts a write transaction (after making sure a crash before the next flush would be
+    /// noticed).
+    pub(crate) fn write_txn(&self) -> Result<RwTxn<'_>, StoreError> {
+        self.reserve_beyond_used(0)?;
         self.sync.before_commit()?;
         self.env.write_txn().map_err(|e| self.lmdb(e))
     }
@@ -452,6 +467,25 @@ impl LmdbStore {
             add(table.name(), self.table(slot, table))?;
         }
         Ok(out)
+    }
+
+    /// Bytes of the pages of the live tables of `projections`: about what rebuilding them
+    /// writes.
+    pub fn live_bytes(&self, projections: &[Projection]) -> Result<u64, StoreError> {
+        let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        let slots = self.live_slots(&txn)?;
+        let mut bytes = 0;
+        for &p in projections {
+            for table in Table::of(p) {
+                let stat = self
+                    .table(slots[projection_index(p)], table)
+                    .stat(&txn)
+                    .map_err(|e| self.lmdb(e))?;
+                let pages = stat.branch_pages + stat.leaf_pages + stat.overflow_pages;
+                bytes += (pages * stat.page_size as usize) as u64;
+            }
+        }
+        Ok(bytes)
     }
 
     /// Visits every row of a projection's live tables in key order (for digests).

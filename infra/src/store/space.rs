@@ -1,12 +1,15 @@
 //! Disk space for the store's data file, reserved ahead of LMDB's writes.
 //!
-//! LMDB writes a transaction's pages at commit with `pwrite`; on a full disk a write comes up
-//! short and LMDB reports EIO. So before each write transaction the writer makes sure the
-//! file has blocks allocated (`fallocate`, keeping the file's size) well past the pages in
-//! use: a full disk then fails there, with ENOSPC, before the transaction starts. The
-//! reservation grows in steps, so `fallocate` runs once per [`STEP`] of growth, not per
-//! transaction. A transaction writing more than the headroom still fails safely (EIO), only
-//! with a vaguer message.
+//! With `WRITE_MAP`, LMDB writes a transaction's pages straight into a shared map of a file it
+//! sizes to the whole map, sparse. A page written into a hole needs a block from the file
+//! system; on a full disk there is none, and the fault kills the process with SIGBUS. So before
+//! each write transaction the writer makes sure the file has blocks allocated (`fallocate`,
+//! keeping the file's size) well past the pages in use: a full disk then fails there, with
+//! ENOSPC, before anything is written. Allocated blocks read as zeros and cost no I/O until
+//! written. The reservation grows in steps, so `fallocate` runs once per [`STEP`] of growth,
+//! not per transaction. The headroom covers any one transaction of ingest or catch-up (an ingest
+//! batch of 16,384 inputs grows the file by well under [`STEP`]); a rebuild reserves the size
+//! of what it rebuilds before it starts ([`super::LmdbStore::reserve_beyond_used`]).
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -16,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::StoreError;
 
 /// Bytes reserved at a time, and the least headroom past the pages in use.
-pub(crate) const STEP: u64 = 16 << 20;
+pub(crate) const STEP: u64 = 64 << 20;
 
 /// The reservation of one open store's data file.
 #[derive(Debug)]
