@@ -15,15 +15,13 @@
 //! before it ends at `from`, so the log stays dense everywhere else: every check of density
 //! accepts exactly the recorded gaps and nothing more.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{self, File};
 use std::path::Path;
 
 use mailshot_domain::log::Offset;
 use serde::{Deserialize, Serialize};
 
-use super::{LogError, corrupt, sync_dir};
+use super::{LogError, corrupt, sync_dir, write_synced};
 
 /// One recorded gap: offsets `from..to` were lost and are skipped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,17 +104,7 @@ pub fn write(log_dir: &Path, gap: &Gap) -> Result<(), LogError> {
     let tmp = log_dir.join(format!("{}.tmp", gap_name(gap.from)));
     let mut json = serde_json::to_vec(gap).map_err(|e| LogError::io(&path, e.into()))?;
     json.push(b'\n');
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| LogError::io(&tmp, e))?;
-    file.write_all(&json)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| LogError::io(&tmp, e))?;
-    drop(file);
+    write_synced(&tmp, &json)?;
     fs::rename(&tmp, &path).map_err(|e| LogError::io(&path, e))?;
     sync_dir(log_dir)?;
     // The rename is durable; make sure the content is too on file systems that reorder.

@@ -258,6 +258,23 @@ fn sync_dir(dir: &Path) -> Result<(), LogError> {
         .map_err(|e| LogError::io(dir, e))
 }
 
+/// Writes `bytes` as the whole of a new owner-only file at `path` (0600: the log holds
+/// personal data) and fsyncs it; the caller makes its directory entry durable.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), LogError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| LogError::io(path, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| LogError::io(path, e))
+}
+
 fn open_rw(path: &Path, create_new: bool) -> Result<File, LogError> {
     let mut o = OpenOptions::new();
     o.read(true).write(true);

@@ -1,9 +1,8 @@
 //! Opening the log: checking sealed segments, recovering the tail (cutting a torn write,
 //! refusing to cut real damage), and starting new segments.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use mailshot_domain::log::Offset;
@@ -11,7 +10,7 @@ use mailshot_domain::log::Offset;
 use super::segment::{self, idx_name, seg_name};
 use super::{
     DamagedTail, LogError, LogOptions, State, Tail, TailCut, VerifyOnOpen, corrupt, index, open_rw,
-    sync_dir,
+    sync_dir, write_synced,
 };
 
 /// Where to resume scanning a segment: after its last index entry, when that entry points
@@ -186,16 +185,7 @@ fn keep_bytes(
     let mut bytes = vec![0u8; (len - from) as usize];
     file.read_exact_at(&mut bytes, from)
         .map_err(|e| LogError::io(path, e))?;
-    let mut out = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&kept)
-        .map_err(|e| LogError::io(&kept, e))?;
-    out.write_all(&bytes)
-        .and_then(|()| out.sync_all())
-        .map_err(|e| LogError::io(&kept, e))?;
+    write_synced(&kept, &bytes)?;
     sync_dir(dir)?;
     Ok(kept)
 }

@@ -175,13 +175,15 @@ impl Effects for AwsEffects {
                 .name(name)
                 .value(value)
                 .build()
-                .map_err(|e| EffectError::Rejected(format!("message tag {name}: {e}")))?;
+                .map_err(|e| {
+                    EffectError::Rejected(format!("sesv2 SendEmail: message tag {name}: {e}"))
+                })?;
             tags.push(tag);
         }
         let raw = RawMessage::builder()
             .data(Blob::new(AwsEffects::raw_message(email)))
             .build()
-            .map_err(|e| EffectError::Rejected(format!("raw message: {e}")))?;
+            .map_err(|e| EffectError::Rejected(format!("sesv2 SendEmail: raw message: {e}")))?;
         let call = self
             .ses
             .send_email()

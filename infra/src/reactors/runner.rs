@@ -704,7 +704,8 @@ impl ReactorRunner {
                     self.stats.skipped += 1;
                     let action = SystemAction::EmailSkipped {
                         template_key: String::new(),
-                        reason: format!("StartExecution refused: {reason}"),
+                        // The reason names the service and operation (`reactors::aws::refusal`).
+                        reason: format!("refused: {reason}"),
                         trigger_event_id: start.trigger_event_id.clone(),
                     };
                     Ok(Some(line(id, now, &start.email, action)))
@@ -737,7 +738,7 @@ impl ReactorRunner {
                     }
                     Err(EffectError::Rejected(reason)) => {
                         self.stats.skipped += 1;
-                        let action = skipped(format!("SendEmail refused: {reason}"));
+                        let action = skipped(format!("refused: {reason}"));
                         Ok(Some(line(id, now, email, action)))
                     }
                     Err(e) => Err(e),
@@ -765,7 +766,7 @@ impl ReactorRunner {
                     match self.effects.stop_execution(stop) {
                         Ok(()) => done.push(stop.execution_arn.clone()),
                         Err(EffectError::Rejected(why)) => eprintln!(
-                            "mailshot: reactor: StopExecution {} refused: {why}",
+                            "mailshot: reactor: not stopped: {} ({why})",
                             stop.execution_arn
                         ),
                         Err(e) => return Err(e),

@@ -143,6 +143,22 @@ pub struct LmdbStore {
     space: Option<std::sync::Arc<space::Reserved>>,
 }
 
+/// Every table of the store by its name, through `open` (creating or opening one): the meta
+/// table, the dedup index, and each projection table of both slots.
+fn open_tables(
+    mut open: impl FnMut(&str) -> Result<Db, StoreError>,
+) -> Result<(Db, Db, [[Db; 10]; 2]), StoreError> {
+    let meta = open("meta")?;
+    let ids = open("ids")?;
+    let mut tables = [[meta; 10]; 2];
+    for (slot, slot_tables) in tables.iter_mut().enumerate() {
+        for (i, table) in Table::ALL.into_iter().enumerate() {
+            slot_tables[i] = open(&format!("{}.{}", table.name(), slot_name(slot)))?;
+        }
+    }
+    Ok((meta, ids, tables))
+}
+
 /// 1 TiB of address space: LMDB maps the file but only uses what it writes.
 const MAP_SIZE: usize = 1 << 40;
 
@@ -179,15 +195,8 @@ impl LmdbStore {
         // dir's store once.
         let env = unsafe { options.open(&path) }.map_err(lmdb)?;
         let mut wtxn = env.write_txn().map_err(lmdb)?;
-        let meta = env.create_database(&mut wtxn, Some("meta")).map_err(lmdb)?;
-        let ids = env.create_database(&mut wtxn, Some("ids")).map_err(lmdb)?;
-        let mut tables = [[meta; 10]; 2];
-        for (slot, slot_tables) in tables.iter_mut().enumerate() {
-            for (i, table) in Table::ALL.into_iter().enumerate() {
-                let name = format!("{}.{}", table.name(), slot_name(slot));
-                slot_tables[i] = env.create_database(&mut wtxn, Some(&name)).map_err(lmdb)?;
-            }
-        }
+        let (meta, ids, tables) =
+            open_tables(|name| env.create_database(&mut wtxn, Some(name)).map_err(lmdb))?;
         wtxn.commit().map_err(lmdb)?;
         let space = space::Reserved::open(&path.join("data.mdb"))?;
         Ok(LmdbStore {
@@ -229,14 +238,7 @@ impl LmdbStore {
                     ),
                 })
         };
-        let meta = open("meta")?;
-        let ids = open("ids")?;
-        let mut tables = [[meta; 10]; 2];
-        for (slot, slot_tables) in tables.iter_mut().enumerate() {
-            for (i, table) in Table::ALL.into_iter().enumerate() {
-                slot_tables[i] = open(&format!("{}.{}", table.name(), slot_name(slot)))?;
-            }
-        }
+        let (meta, ids, tables) = open_tables(open)?;
         // Committing keeps the table handles open for the environment's later transactions.
         rtxn.commit().map_err(lmdb)?;
         Ok(LmdbStore {
