@@ -348,3 +348,60 @@ fn a_read_only_data_dir_without_its_store_says_how_to_rebuild_it() {
         "{message}"
     );
 }
+
+/// The MCP server, like the CLI's queries, opens the data dir read-only: on a read-only file
+/// system it answers with exactly the CLI's JSON.
+#[test]
+fn the_mcp_server_answers_from_a_read_only_data_dir() {
+    use std::io::{BufRead, BufReader, Write};
+
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    small_data_dir(&data);
+    let expected = cli_json(&data, &["stats", "--json"]);
+    let read_only = Mount::read_only(&data, &root.path().join("ro"));
+    let mut server = cli(&read_only.dir)
+        .arg("mcp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = server.stdin.take().unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let requests = [
+        serde_json::json!({
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "read-only-test", "version": "0"},
+            },
+        }),
+        serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        serde_json::json!({
+            "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "get_delivery_stats", "arguments": {}},
+        }),
+    ];
+    for request in requests {
+        writeln!(stdin, "{request}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let mut answer = Value::Null;
+    for _ in 0..2 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        answer = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    }
+    assert_eq!(answer["id"], 2, "{answer}");
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+    assert_eq!(answer["result"]["structuredContent"], expected, "{answer}");
+    drop(stdin);
+    let out = server.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
