@@ -64,7 +64,7 @@ use std::path::Path;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use mailshot_domain::log::Offset;
-use mailshot_domain::{FactId, InputBody, SystemAction, parse_input};
+use mailshot_domain::{FactId, Input, InputBody, SystemAction, parse_input};
 use mailshot_projections::{ProjectionReader, Subscriber};
 
 use super::item::{n, s};
@@ -176,15 +176,18 @@ impl AwsReactors {
         let mut as_of = AsOf::new(base);
         let mut planned = Vec::new();
         for record in records {
-            if let Some(offset) = record.folded_at {
-                as_of.fold_record(offset, &record.raw, &record.identities, &mut load)?;
+            let mut input = parse_input(&record.raw).ok();
+            if let (Some(offset), Some(parsed)) = (record.folded_at, input.take()) {
+                input = Some(as_of.fold_record(offset, parsed, &record.identities, &mut load)?);
             }
             // Folded now or by an earlier delivery: in the rows either way.
-            self.forget_folded_start(&record.raw);
+            if let Some(input) = &input {
+                self.forget_folded_start(input);
+            }
             let mut subscriber = |email: &str| as_of.row(email, &mut load);
             let first_new = planned.len();
             self.runner.plan_record(
-                &record.raw,
+                input.as_ref(),
                 &record.identities,
                 now,
                 &mut subscriber,
@@ -255,10 +258,7 @@ impl AwsReactors {
     }
 
     /// Forgets the pending start that `raw` (a folded record) is the `sequence.started` of.
-    fn forget_folded_start(&mut self, raw: &str) {
-        let Ok(input) = parse_input(raw) else {
-            return;
-        };
+    fn forget_folded_start(&mut self, input: &Input<'_>) {
         if let InputBody::System(sys) = &input.body
             && let SystemAction::SequenceStarted { execution_arn, .. } = &sys.action
             && let Some(pending) = self.pending_starts.get_mut(&sys.email)

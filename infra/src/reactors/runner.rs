@@ -164,21 +164,19 @@ impl AsOf {
         Ok(row)
     }
 
-    /// Folds one record (its raw input and the identities it introduced) into the rows.
-    pub(crate) fn fold_record<E: std::error::Error + Send + Sync + 'static>(
+    /// Folds one record (its parsed input and the identities it introduced) into the rows,
+    /// and hands the input back for planning: each record is parsed once.
+    pub(crate) fn fold_record<'r, E: std::error::Error + Send + Sync + 'static>(
         &mut self,
         offset: Offset,
-        raw: &str,
-        identities: &[FactId],
+        input: Input<'r>,
+        identities: &'r [FactId],
         load: &mut dyn FnMut(&str) -> Result<Option<Subscriber>, E>,
-    ) -> Result<(), E> {
-        let Ok(input) = parse_input(raw) else {
-            return Ok(());
-        };
+    ) -> Result<Input<'r>, E> {
         if let InputBody::System(sys) = &input.body
             && self.outcomes.contains(&sys.event_id)
         {
-            return Ok(());
+            return Ok(input);
         }
         let view = RecordView {
             offset,
@@ -189,7 +187,8 @@ impl AsOf {
             Projection::Subscribers,
             &view,
             &mut AsOfWriter { as_of: self, load },
-        )
+        )?;
+        Ok(view.input)
     }
 
     /// Folds reactor outcome lines just logged (their offsets do not matter to the rows).
@@ -203,7 +202,7 @@ impl AsOf {
                 continue;
             };
             let ids = input.identities();
-            self.fold_record(0, line, &ids, load)?;
+            let input = self.fold_record(0, input, &ids, load)?;
             if let InputBody::System(sys) = &input.body {
                 self.outcomes.insert(sys.event_id.clone());
             }
@@ -402,10 +401,15 @@ impl ReactorRunner {
             if record.offset >= to {
                 break;
             }
-            as_of.fold_record(record.offset, &record.raw, &record.identities, &mut load)?;
+            let input = match parse_input(&record.raw) {
+                Ok(input) => {
+                    Some(as_of.fold_record(record.offset, input, &record.identities, &mut load)?)
+                }
+                Err(_) => None,
+            };
             let mut subscriber = |email: &str| as_of.row(email, &mut load);
             self.plan_record(
-                &record.raw,
+                input.as_ref(),
                 &record.identities,
                 now,
                 &mut subscriber,
@@ -415,19 +419,20 @@ impl ReactorRunner {
         Ok(steps)
     }
 
-    /// Plans the steps of one log record (its raw input and the identities it introduced:
-    /// SES facts outside `identities` are not reacted to), reading subscribers through
-    /// `subscriber`. Shared by the embedded runner and the AWS processor's reactors.
+    /// Plans the steps of one log record (its parsed input, `None` when it did not parse,
+    /// and the identities it introduced: SES facts outside `identities` are not reacted to),
+    /// reading subscribers through `subscriber`. Shared by the embedded runner and the AWS
+    /// processor's reactors.
     pub(crate) fn plan_record<E>(
         &mut self,
-        raw: &str,
+        input: Option<&Input<'_>>,
         identities: &[FactId],
         now: Timestamp,
         subscriber: &mut dyn FnMut(&str) -> Result<Option<Subscriber>, E>,
         steps: &mut Vec<Step>,
     ) -> Result<(), E> {
         self.stats.records += 1;
-        let Ok(input) = parse_input(raw) else {
+        let Some(input) = input else {
             return Ok(());
         };
         match &input.body {
