@@ -148,24 +148,19 @@ pub fn parse_external_line(line: &[u8]) -> Vec<Result<Input<'_>, InputError>> {
         .into_iter()
         .enumerate()
         .map(|(index, result)| match result {
-            Ok(input) => match &input.body {
-                InputBody::System(sys) => {
-                    let reserved = InputError::ReservedSource {
-                        event_source: sys.action.source().to_owned(),
-                    };
-                    Err(match input.envelope {
-                        // One record of a Lambda event: only that record is rejected, by index.
-                        Envelope::LambdaKinesisRecord | Envelope::LambdaSnsRecord => {
-                            InputError::LambdaRecord {
-                                index,
-                                source: Box::new(reserved),
-                            }
+            Ok(input) => {
+                let envelope = input.envelope;
+                from_outside(input).map_err(|reserved| match envelope {
+                    // One record of a Lambda event: only that record is rejected, by index.
+                    Envelope::LambdaKinesisRecord | Envelope::LambdaSnsRecord => {
+                        InputError::LambdaRecord {
+                            index,
+                            source: Box::new(reserved),
                         }
-                        _ => reserved,
-                    })
-                }
-                _ => Ok(input),
-            },
+                    }
+                    _ => reserved,
+                })
+            }
             Err(e) => Err(reserved_error(e)),
         })
         .collect()
@@ -175,7 +170,13 @@ pub fn parse_external_line(line: &[u8]) -> Vec<Result<Input<'_>, InputError>> {
 /// stream record that is not signed by mailshot (see [`parse_external_line`]). An input with a
 /// reserved source (`mailshot.*`) is rejected as [`InputError::ReservedSource`].
 pub fn parse_external_input(raw: &str) -> Result<Input<'_>, InputError> {
-    let input = parse_input(raw).map_err(reserved_error)?;
+    parse_input(raw)
+        .map_err(reserved_error)
+        .and_then(from_outside)
+}
+
+/// `input` as an input from outside: a system event (a reserved source) is refused.
+fn from_outside(input: Input<'_>) -> Result<Input<'_>, InputError> {
     match &input.body {
         InputBody::System(sys) => Err(InputError::ReservedSource {
             event_source: sys.action.source().to_owned(),
