@@ -55,7 +55,7 @@ fn serve_with(server: MailshotMcp) -> anyhow::Result<ExitCode> {
         // here never cut into a response.
         let (to_server, server_in) = tokio::io::duplex(PIPE_BYTES);
         let (server_out, from_server) = tokio::io::duplex(PIPE_BYTES);
-        let (errors, error_lines) = tokio::sync::mpsc::unbounded_channel();
+        let (errors, error_lines) = tokio::sync::mpsc::channel(PENDING_ERRORS);
         let input = tokio::spawn(check_lines(tokio::io::stdin(), to_server, errors));
         let output = tokio::spawn(write_lines(from_server, error_lines, tokio::io::stdout()));
         let running = server.serve((server_in, server_out)).await?;
@@ -71,6 +71,10 @@ fn serve_with(server: MailshotMcp) -> anyhow::Result<ExitCode> {
 
 /// Buffer of each pipe between stdio and the server.
 const PIPE_BYTES: usize = 64 * 1024;
+
+/// Parse errors waiting to be written: past this many, reading stdin waits for the client to
+/// read its answers, so that memory stays bounded whatever the client sends.
+const PENDING_ERRORS: usize = 64;
 
 /// The longest JSON-RPC line read (as rmcp's own limit); a longer one is a parse error.
 const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
@@ -107,7 +111,7 @@ fn not_json(line: &[u8]) -> Option<String> {
 async fn check_lines(
     input: impl tokio::io::AsyncRead + Unpin,
     mut server: tokio::io::DuplexStream,
-    errors: tokio::sync::mpsc::UnboundedSender<String>,
+    errors: tokio::sync::mpsc::Sender<String>,
 ) -> std::io::Result<()> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     let mut input = tokio::io::BufReader::new(input);
@@ -134,7 +138,7 @@ async fn check_lines(
                 }
             }
             let reason = format!("line longer than {MAX_LINE_BYTES} bytes");
-            if errors.send(parse_error(&reason)).is_err() {
+            if errors.send(parse_error(&reason)).await.is_err() {
                 return Ok(());
             }
             continue;
@@ -143,7 +147,7 @@ async fn check_lines(
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         match not_json(text) {
             Some(reason) => {
-                if errors.send(parse_error(&reason)).is_err() {
+                if errors.send(parse_error(&reason)).await.is_err() {
                     return Ok(());
                 }
             }
@@ -161,7 +165,7 @@ async fn check_lines(
 /// Parse errors go first: each was found before any later line reached the server.
 async fn write_lines(
     from_server: tokio::io::DuplexStream,
-    mut errors: tokio::sync::mpsc::UnboundedReceiver<String>,
+    mut errors: tokio::sync::mpsc::Receiver<String>,
     mut out: impl tokio::io::AsyncWrite + Unpin,
 ) -> std::io::Result<()> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
