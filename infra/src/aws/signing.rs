@@ -101,9 +101,19 @@ pub fn sign_with(key: &SigningKey, event: &str) -> Result<String, AwsError> {
 
 /// Reads record data `data` as a signed wrapper checked with `key` (in constant time).
 pub fn open_with<'a>(key: &SigningKey, data: &'a str) -> Opened<'a> {
-    let Ok(signed) = serde_json::from_str::<Signed<'a>>(data) else {
-        return Opened::Unsigned;
-    };
+    match wrapper(data) {
+        Some(signed) => verify(key, &signed),
+        None => Opened::Unsigned,
+    }
+}
+
+/// `data` read as a signed wrapper (whatever its MAC), if it is one.
+fn wrapper(data: &str) -> Option<Signed<'_>> {
+    serde_json::from_str(data).ok()
+}
+
+/// Checks a wrapper's MAC with `key`, in constant time.
+fn verify<'a>(key: &SigningKey, signed: &Signed<'a>) -> Opened<'a> {
     let Ok(tag) = hex::decode(signed.mac) else {
         return Opened::BadSignature;
     };
@@ -111,12 +121,6 @@ pub fn open_with<'a>(key: &SigningKey, data: &'a str) -> Opened<'a> {
         Ok(()) => Opened::Own(signed.event.get()),
         Err(_) => Opened::BadSignature,
     }
-}
-
-/// Whether `data` has the shape of a signed wrapper (whatever its MAC), so the key need not be
-/// read for the records of outside producers.
-pub fn is_wrapper(data: &str) -> bool {
-    serde_json::from_str::<Signed<'_>>(data).is_ok()
 }
 
 impl Aws {
@@ -215,12 +219,13 @@ impl Aws {
         self.put_records(&signed)
     }
 
-    /// Opens one stream record's data (see [`open_with`]); reads the key only for wrappers.
+    /// Opens one stream record's data (see [`open_with`]), parsing it as a wrapper once;
+    /// reads the key only for wrappers.
     pub fn open_signed<'a>(&self, data: &'a str) -> Result<Opened<'a>, AwsError> {
-        if !is_wrapper(data) {
-            return Ok(Opened::Unsigned);
+        match wrapper(data) {
+            Some(signed) => Ok(verify(&self.signing_key()?, &signed)),
+            None => Ok(Opened::Unsigned),
         }
-        Ok(open_with(&self.signing_key()?, data))
     }
 }
 
@@ -258,6 +263,6 @@ mod tests {
             open_with(&KEY, r#"{"mailshotSigned":1,"event":{}}"#),
             Opened::Unsigned
         );
-        assert!(!is_wrapper(EVENT));
+        assert!(wrapper(EVENT).is_none());
     }
 }
