@@ -40,5 +40,6 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 unset AWS_PROFILE
 
-cargo build --quiet -p mailshot-infra
+# The `mailshot` binary with every backend: the tests drive the AWS backend against moto.
+cargo build --quiet -p mailshot-cli --features aws
 cargo test --workspace "$@"

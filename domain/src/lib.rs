@@ -15,7 +15,6 @@ pub mod log;
 pub mod parse;
 pub mod profile;
 mod time;
-pub mod workload;
 
 pub use email::{is_valid_address, normalise_email};
 pub use error::InputError;

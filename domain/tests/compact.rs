@@ -2,8 +2,8 @@
 //! for every SES input of a generated workload, and its digest pins the parser's output.
 
 use mailshot_domain::compact::{self, COMPACT_VERSION};
-use mailshot_domain::workload::{Generator, WorkloadConfig};
 use mailshot_domain::{FactId, InputBody, parse_line};
+use mailshot_workload::{Generator, WorkloadConfig};
 
 #[test]
 fn every_ses_input_decodes_to_what_parsing_gives() {

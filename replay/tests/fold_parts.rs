@@ -4,11 +4,11 @@
 
 use std::collections::HashSet;
 
-use mailshot_domain::workload::{Generator, WorkloadConfig};
 use mailshot_domain::{FactId, Input, parse_line};
 use mailshot_processors::{RecordView, fold, fold_stateful, fold_write_only};
 use mailshot_projections::Projection;
 use mailshot_replay::MemoryWriter;
+use mailshot_workload::{Generator, WorkloadConfig};
 
 /// The accepted inputs of a generated workload as log records would carry them: each with its
 /// offset and the identities it introduced (none for a redelivered duplicate).

@@ -13,10 +13,12 @@ use std::sync::{Arc, Mutex};
 
 use aws_support::*;
 use lambda_runtime::{Context, LambdaEvent};
-use mailshot_infra::aws::lambda::reacting_processor_handler;
-use mailshot_infra::aws::processor::Processor;
-use mailshot_infra::aws::reactors::AwsReactors;
-use mailshot_infra::reactors::{AwsEffects, ReactorRunner, load_with_secret};
+use mailshot_aws::effects::AwsEffects;
+use mailshot_aws::lambda::reacting_processor_handler;
+use mailshot_aws::processor::Processor;
+use mailshot_aws::reactors::AwsReactors;
+use mailshot_engine::config::load_with_secret;
+use mailshot_engine::reactions::Reactions;
 use reactors_support::*;
 use serde_json::Value;
 
@@ -36,7 +38,7 @@ fn the_reacting_processor_lambda_starts_one_execution_even_when_a_batch_is_redel
         Some(SECRET.to_string())
     })
     .unwrap();
-    let runner = ReactorRunner::new(reactor, Box::new(AwsEffects::from_env().unwrap()));
+    let runner = Reactions::new(reactor, Box::new(AwsEffects::from_env().unwrap()));
     let processor = Arc::new(Mutex::new(
         Processor::new(&env.aws).with_reactors(AwsReactors::new(runner)),
     ));

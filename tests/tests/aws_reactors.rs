@@ -178,7 +178,7 @@ fn a_fire_and_forget_event_sends_one_ses_message_with_headers_tags_and_body() {
 
     // The send claim is in the log table, under the outcome's id.
     let claim =
-        mailshot_infra::reactors::outcome_event_id("email", "ev-shipped-1", "order/shipped");
+        mailshot_engine::reactions::outcome_event_id("email", "ev-shipped-1", "order/shipped");
     assert_eq!(sent[0]["id"], json!(claim));
 
     // Replay rebuilds from the archive and sends nothing.
@@ -358,7 +358,7 @@ impl World {
                 .load(),
         );
         let kinesis = aws_sdk_kinesis::Client::new(&config);
-        let stream = mailshot_infra::aws::Names::new(&self.prefix).stream();
+        let stream = mailshot_aws::Names::new(&self.prefix).stream();
         let rt = &self.effects.rt;
         let shards = rt
             .block_on(kinesis.list_shards().stream_name(&stream).send())
@@ -419,13 +419,13 @@ fn reactor_decisions_are_the_same_whatever_the_kinesis_batch_size() {
     // A generated workload where a record and a later one of the same subscriber (a bounce
     // after a first-sale email, …) meet in one batch: the first is decided on before the later,
     // and a stop knows the executions started by earlier batches whose outcomes are not folded.
-    let config = mailshot_domain::workload::WorkloadConfig {
+    let config = mailshot_workload::WorkloadConfig {
         subscribers: BATCH_TEST_SUBSCRIBERS,
         app_event_ppm: 300_000,
         days: 3,
-        ..mailshot_domain::workload::WorkloadConfig::new(BATCH_TEST_INPUTS, BATCH_TEST_SEED)
+        ..mailshot_workload::WorkloadConfig::new(BATCH_TEST_INPUTS, BATCH_TEST_SEED)
     };
-    let lines: Vec<String> = mailshot_domain::workload::Generator::new(config).collect();
+    let lines: Vec<String> = mailshot_workload::Generator::new(config).collect();
     let one_by_one = decisions_with_batch(&lines, Some(1));
     let kinds = |d: &[Value]| {
         let mut kinds = std::collections::BTreeMap::<String, u64>::new();

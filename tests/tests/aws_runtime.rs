@@ -10,10 +10,10 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_support::*;
 use common::*;
+use mailshot_aws::processor::ProcessSummary;
 use mailshot_domain::EventType;
-use mailshot_domain::workload::Scope;
-use mailshot_infra::aws::processor::ProcessSummary;
-use mailshot_infra::embedded::Reader;
+use mailshot_embedded::Reader;
+use mailshot_workload::Scope;
 use serde_json::{Value, json};
 
 fn str_attr(item: &std::collections::HashMap<String, AttributeValue>, k: &str) -> String {
@@ -196,7 +196,7 @@ fn aws_fixtures_through_the_lambda_handlers_match_the_embedded_runtime() {
     assert!(by_template.count() > 0);
     // The archive holds every accepted record, densely.
     use mailshot_domain::log::LogReader;
-    let archive = mailshot_infra::aws::archive::ArchiveReader::new(&env.aws);
+    let archive = mailshot_aws::archive::ArchiveReader::new(&env.aws);
     let offsets: Vec<u64> = archive
         .read_from(0)
         .unwrap()
@@ -205,7 +205,7 @@ fn aws_fixtures_through_the_lambda_handlers_match_the_embedded_runtime() {
     assert_eq!(offsets, (0..12).collect::<Vec<_>>());
 }
 
-fn corpus(n: u64, seed: u64) -> (Vec<String>, mailshot_domain::workload::Truth) {
+fn corpus(n: u64, seed: u64) -> (Vec<String>, mailshot_workload::Truth) {
     generate(n, seed)
 }
 
@@ -312,7 +312,7 @@ fn aws_redelivered_and_partly_failed_batches_change_nothing() {
         .map(|(i, l)| (i as u64 + 1, l.as_bytes().to_vec()))
         .collect();
     // The generator writes some malformed lines on purpose: they are dead-lettered.
-    mailshot_infra::aws::ingest::ingest_lines(&env.aws, "test", &numbered, &mut seen, &mut |_| {})
+    mailshot_aws::ingest::ingest_lines(&env.aws, "test", &numbered, &mut seen, &mut |_| {})
         .unwrap();
     let events = env.read_events(100);
     assert!(events.len() >= 2);
@@ -382,17 +382,17 @@ fn aws_malformed_record_is_dead_lettered_and_the_rest_of_its_batch_processed() {
         .map(|n| fixture_line(n))
         .collect();
     // Bypass ingest validation: a producer wrote garbage straight to the stream.
-    let mut outgoing: Vec<mailshot_infra::aws::kinesis::Outgoing> = Vec::new();
-    outgoing.push(mailshot_infra::aws::kinesis::Outgoing {
+    let mut outgoing: Vec<mailshot_aws::kinesis::Outgoing> = Vec::new();
+    outgoing.push(mailshot_aws::kinesis::Outgoing {
         partition_key: "a".into(),
         data: good[0].clone(),
     });
-    outgoing.push(mailshot_infra::aws::kinesis::Outgoing {
+    outgoing.push(mailshot_aws::kinesis::Outgoing {
         partition_key: "a".into(),
         data: "{\"eventType\": \"Delivery\", \"mail\": 7}".into(),
     });
     for g in &good[1..] {
-        outgoing.push(mailshot_infra::aws::kinesis::Outgoing {
+        outgoing.push(mailshot_aws::kinesis::Outgoing {
             partition_key: "a".into(),
             data: g.clone(),
         });
@@ -619,8 +619,7 @@ fn aws_a_forged_admin_event_put_straight_to_the_stream_is_rejected_as_reserved_s
 fn aws_a_mailshot_event_wrapped_with_a_wrong_signature_is_rejected_as_a_bad_signature() {
     let (env, _dir) = suppressed_jordan("badsig");
     // Signed, but with a key that is not the deployment's.
-    let wrapped =
-        mailshot_infra::aws::signing::sign_with(&[0; 32], &lift_event("forged-2")).unwrap();
+    let wrapped = mailshot_aws::signing::sign_with(&[0; 32], &lift_event("forged-2")).unwrap();
     assert!(wrapped.starts_with("{\"mailshotSigned\":\""), "{wrapped}");
     put_raw(&env, &wrapped);
     let processed = env.cli_json(&["process"]);
@@ -673,7 +672,7 @@ fn aws_unsuppress_puts_a_signed_event_that_lifts_the_suppression_and_is_archived
     assert_eq!(suppression(&env), Value::Null, "the suppression is lifted");
     // The archive keeps the inner event, byte for byte, not the wrapper.
     use mailshot_domain::log::LogReader as _;
-    let archived: Vec<String> = mailshot_infra::aws::archive::ArchiveReader::new(&env.aws)
+    let archived: Vec<String> = mailshot_aws::archive::ArchiveReader::new(&env.aws)
         .read_from(0)
         .unwrap()
         .map(|r| r.unwrap().raw)

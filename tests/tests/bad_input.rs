@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use mailshot_infra::quarantine::Quarantine;
+use mailshot_log::quarantine::Quarantine;
 use serde_json::{Value, json};
 
 use base64::Engine as _;

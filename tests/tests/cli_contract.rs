@@ -452,7 +452,7 @@ fn unsuppress_lifts_the_suppression_through_the_log() {
         "complaint"
     );
     // Who lifted it (the OS user running the command) and why.
-    let actor = mailshot_infra::actor::os_user();
+    let actor = mailshot_engine::actor::os_user();
     assert_eq!(last["facts"][0]["actor"], actor.as_str());
     assert_eq!(last["facts"][0]["reason"], "address confirmed by phone");
     assert_eq!(
@@ -518,7 +518,7 @@ fn an_ingested_admin_event_is_rejected_as_reserved_source_and_the_suppression_st
     let stderr = String::from_utf8_lossy(&out.stderr);
     let said = format!("{}:1: rejected: {reason}", path.display());
     assert!(stderr.lines().any(|l| l == said), "{stderr}");
-    let quarantined = mailshot_infra::quarantine::Quarantine::read_all(data.path()).unwrap();
+    let quarantined = mailshot_log::quarantine::Quarantine::read_all(data.path()).unwrap();
     let reasons: Vec<&str> = quarantined.iter().map(|e| e.reason.as_str()).collect();
     assert_eq!(reasons, [reason]);
 

@@ -9,10 +9,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
-use mailshot_domain::workload::Scope;
-use mailshot_infra::embedded::{Reader, Writer};
-use mailshot_infra::log::SegmentLog;
-use mailshot_infra::queries::run_query;
+use mailshot_embedded::queries::run_query;
+use mailshot_embedded::{Reader, Writer};
+use mailshot_log::SegmentLog;
+use mailshot_workload::Scope;
 use serde_json::{Value, json};
 
 /// Reads the whole log: asserts dense offsets and no identity in two records; returns the count.

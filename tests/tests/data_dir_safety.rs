@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use common::{cli, cli_json, generate, run_cli, write_lines};
-use mailshot_infra::embedded::Writer;
+use mailshot_embedded::Writer;
 use reactors_support::{SECRET, SECRET_VAR, config_dir, customer_created, order_shipped, outbox};
 use serde_json::Value;
 

@@ -6,9 +6,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
-use mailshot_domain::workload::Scope;
 use mailshot_domain::{Day, EventType};
-use mailshot_infra::embedded::{IngestSummary, Writer};
+use mailshot_embedded::{IngestSummary, Writer};
+use mailshot_workload::Scope;
 use serde_json::{Value, json};
 
 const JORDAN: &str = "jordan.lee@example.net";
@@ -355,7 +355,7 @@ fn generated_corpus_matches_truth() {
     assert!(truth.duplicates > 0 && truth.rejected > 0);
     assert_eq!(writer.log.end_offset().unwrap(), truth.accepted);
 
-    let check = |stats: &Value, want: &mailshot_domain::workload::DayStats, what: &str| {
+    let check = |stats: &Value, want: &mailshot_workload::DayStats, what: &str| {
         let want_counts: BTreeMap<String, u64> = want
             .counts
             .by_name()

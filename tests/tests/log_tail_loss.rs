@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::{generate, run_cli, success_json, write_lines};
-use mailshot_infra::log::SegmentLog;
+use mailshot_log::SegmentLog;
 use serde_json::{Value, json};
 
 const INPUTS: u64 = 1_500;

@@ -4,7 +4,7 @@
 //! tool errors of bad arguments, the no-data start and queries during a concurrent ingest.
 //!
 //! Needs `MAILSHOT_PYTHON`, a Python with `tests/requirements.txt` installed (`scripts/test.sh`
-//! sets it up), and the `mailshot` binary (`cargo build -p mailshot-infra`).
+//! sets it up), and the `mailshot` binary (`cargo build -p mailshot-cli --features aws`).
 
 mod common;
 
@@ -39,7 +39,7 @@ fn mcp_server_with_the_python_sdk_client() {
     let bin = mailshot_bin();
     assert!(
         bin.is_file(),
-        "{} is missing: run `cargo build -p mailshot-infra` first (scripts/test.sh does)",
+        "{} is missing: run `cargo build -p mailshot-cli --features aws` first (scripts/test.sh does)",
         bin.display()
     );
 

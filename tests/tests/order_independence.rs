@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use mailshot_domain::workload::{Generator, WorkloadConfig};
-use mailshot_infra::embedded::{LineSource, Writer};
+use mailshot_embedded::{LineSource, Writer};
+use mailshot_workload::{Generator, WorkloadConfig};
 use proptest::prelude::*;
 
 /// Lines of a small corpus whose every input is accepted (no duplicate, no malformed input):

@@ -11,8 +11,10 @@ mod reactors_support;
 
 use std::path::{Path, PathBuf};
 
-use mailshot_infra::embedded::Writer;
-use mailshot_infra::reactors::{AwsEffects, ReactorRunner, load_with_secret};
+use mailshot_aws::effects::AwsEffects;
+use mailshot_embedded::Writer;
+use mailshot_embedded::reactor_runner::ReactorRunner;
+use mailshot_engine::config::load_with_secret;
 use moto_support::{Effects, MotoServer};
 use reactors_support::*;
 use serde_json::{Value, json};
@@ -71,7 +73,7 @@ impl World {
         writer
     }
 
-    fn ingest(&self, lines: &[String]) -> mailshot_infra::embedded::IngestSummary {
+    fn ingest(&self, lines: &[String]) -> mailshot_embedded::IngestSummary {
         let mut writer = self.writer(self.data.path());
         let (summary, rejections) = common::ingest_lines(&mut writer, lines);
         assert!(rejections.is_empty(), "{rejections:?}");
@@ -220,7 +222,7 @@ fn starting_an_execution_of_a_missing_state_machine_is_refused_in_one_short_line
         email: "a@example.com".to_string(),
         trigger_event_id: "ev-1".to_string(),
     };
-    use mailshot_infra::reactors::{EffectError, Effects as _};
+    use mailshot_engine::effects::{EffectError, Effects as _};
     match effects.start_execution(&start) {
         Err(EffectError::Rejected(reason)) => assert_eq!(
             reason,

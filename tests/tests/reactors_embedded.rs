@@ -11,8 +11,10 @@ use std::process::Output;
 
 use common::{cli, write_lines};
 use mailshot_domain::Timestamp;
-use mailshot_infra::embedded::Writer;
-use mailshot_infra::reactors::{OutboxEffects, ReactorRunner, load_with_secret};
+use mailshot_embedded::Writer;
+use mailshot_embedded::outbox::OutboxEffects;
+use mailshot_embedded::reactor_runner::ReactorRunner;
+use mailshot_engine::config::load_with_secret;
 use mailshot_reactors::token;
 use reactors_support::*;
 use serde_json::{Value, json};

@@ -4,9 +4,9 @@
 mod common;
 
 use common::*;
-use mailshot_infra::embedded::{LineSource, Writer, rebuild, verify};
-use mailshot_infra::store::Table;
+use mailshot_embedded::{LineSource, Writer, rebuild, verify};
 use mailshot_projections::Projection;
+use mailshot_store::Table;
 use serde_json::json;
 
 #[test]

@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use mailshot_domain::{SystemEvent, Timestamp};
-use mailshot_infra::embedded::Writer;
-use mailshot_infra::reactors::outcome_event_id;
+use mailshot_embedded::Writer;
+use mailshot_engine::reactions::outcome_event_id;
 use mailshot_reactors::mapping::SubscriberMapping;
 use serde_json::{Value, json};
 

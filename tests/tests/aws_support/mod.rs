@@ -9,10 +9,10 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_runtime::{Context, LambdaEvent};
+use mailshot_aws::processor::Processor;
+use mailshot_aws::{Aws, Names, lambda};
 use mailshot_domain::Timestamp;
-use mailshot_infra::aws::processor::Processor;
-use mailshot_infra::aws::{Aws, Names, lambda};
-use mailshot_infra::embedded::Reader;
+use mailshot_embedded::Reader;
 use serde_json::{Value, json};
 
 /// The emulator's endpoint; fails the test (never skips) when it is not configured.
@@ -118,7 +118,7 @@ impl Env {
 
     /// Answers a query from the live generation at `now`.
     pub fn query(&self, tool: &str, args: &Value, now: Timestamp) -> Value {
-        mailshot_infra::aws::queries::run_query(&self.aws, tool, args, now)
+        mailshot_aws::queries::run_query(&self.aws, tool, args, now)
             .unwrap_or_else(|e| panic!("aws {tool} {args}: {e}"))
     }
 
@@ -190,7 +190,7 @@ impl Env {
 
 /// The embedded runtime's answer to a query over `data` at `now`.
 pub fn embedded_query(reader: &Reader, tool: &str, args: &Value, now: Timestamp) -> Value {
-    mailshot_infra::queries::run_query(reader, tool, args, now)
+    mailshot_embedded::queries::run_query(reader, tool, args, now)
         .unwrap_or_else(|e| panic!("embedded {tool} {args}: {e}"))
 }
 

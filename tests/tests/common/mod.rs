@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use mailshot_domain::Timestamp;
-use mailshot_domain::workload::{Generator, Truth, WorkloadConfig};
-use mailshot_infra::embedded::{IngestSummary, LineSource, ReaderView, Writer};
-use mailshot_infra::log::SegmentLog;
-use mailshot_infra::store::{LmdbStore, Table};
+use mailshot_embedded::{IngestSummary, LineSource, ReaderView, Writer};
+use mailshot_log::SegmentLog;
 use mailshot_projections::Projection;
 use mailshot_projections::query::QueryError;
+use mailshot_store::{LmdbStore, Table};
+use mailshot_workload::{Generator, Truth, WorkloadConfig};
 use serde_json::Value;
 
 /// The workspace root.
@@ -194,7 +194,7 @@ pub fn order_free_state(log: &SegmentLog, store: &LmdbStore) -> OrderFreeState {
     }
 }
 
-/// The `mailshot` binary (built by `cargo build -p mailshot-infra`).
+/// The `mailshot` binary (built by `cargo build -p mailshot-cli --features aws`).
 pub fn mailshot_bin() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -209,7 +209,7 @@ pub fn mailshot_bin() -> PathBuf {
         .join(format!("mailshot{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.is_file(),
-        "{} is missing: run `cargo build -p mailshot-infra` first (the test script does)",
+        "{} is missing: run `cargo build -p mailshot-cli --features aws` first (the test script does)",
         bin.display()
     );
     bin

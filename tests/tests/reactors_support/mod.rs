@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mailshot_infra::log::SegmentLog;
+use mailshot_log::SegmentLog;
 use serde_json::{Value, json};
 
 /// The variable the example config names for the signing secret.
