@@ -19,7 +19,7 @@ pub fn now() -> Timestamp {
     )
 }
 
-/// Answers `tool` with `args` from the data dir, exactly as DESIGN §5 specifies its JSON.
+/// Answers `tool` with `args` from the data dir, exactly as docs/design.md §6 specifies its JSON.
 pub fn run_query(
     reader: &Reader,
     tool: &str,

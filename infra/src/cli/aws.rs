@@ -1,4 +1,4 @@
-//! `mailshot --backend aws …`: the command-line contract of DESIGN §5 against AWS, with the
+//! `mailshot --backend aws …`: the command-line contract of docs/design.md §8 against AWS, with the
 //! same JSON as the embedded runtime, plus `init` and `process`.
 
 use std::ops::ControlFlow;

@@ -1,4 +1,4 @@
-//! The command line (DESIGN §5): every query command prints exactly the contract's JSON under
+//! The command line (docs/design.md §8): each query command prints exactly the contract's JSON with
 //! `--json`, and a readable table without it.
 
 mod aws;

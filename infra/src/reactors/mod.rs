@@ -1,4 +1,4 @@
-//! The reactors' effectful half (DESIGN §1, §2; issue 6): carrying out the pure decisions of
+//! The reactors' effectful half (docs/design.md §7; issue 6): carrying out the pure decisions of
 //! `mailshot-reactors` and appending their outcomes to the log.
 //!
 //! - [`Effects`]: what a reactor can do to the world (start/stop a Step Functions execution,
