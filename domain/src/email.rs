@@ -1,6 +1,6 @@
 //! Email address normalisation: the subscriber key.
 
-/// Normalises an address as DESIGN §3 says: trimmed, `Name <addr>` reduced to `addr`, lower-cased.
+/// Normalises an address (docs/design.md §3.3): trimmed, `Name <addr>` → `addr`, lower-cased.
 /// Returns `None` when the result is not a plausible email address (`local@domain.tld`).
 pub fn normalise_email(raw: &str) -> Option<String> {
     let mut s = raw.trim();

@@ -11,7 +11,7 @@ pub enum InputError {
     /// Valid JSON, but not an object.
     #[error("not a JSON object: found {found}")]
     NotAnObject { found: &'static str },
-    /// An object that is none of the accepted shapes of DESIGN §3.
+    /// An object that is none of the accepted shapes of docs/design.md §3.1.
     #[error("unknown input shape: {0}")]
     UnknownShape(String),
     /// A required field is absent (or null).

@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::{EventType, Timestamp};
 
-/// Content-derived identity of one fact: the 128-bit XXH3 of its identity tuple (DESIGN §3).
+/// Content-derived identity of one fact: 128-bit XXH3 of its identity tuple (docs/design.md §3.5).
 /// Two deliveries of the same content, through any envelope, get the same id.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FactId(pub [u8; 16]);
@@ -86,7 +86,7 @@ pub struct EngagementFact<'a> {
     pub email: String,
     /// The recipient as SES spelled it.
     pub recipient: Cow<'a, str>,
-    /// The type's own timestamp (DESIGN §3 "Event time").
+    /// The type's own timestamp (docs/design.md §3.3, "Event time").
     pub timestamp: Timestamp,
     /// `mail.messageId`.
     pub ses_message_id: Cow<'a, str>,
@@ -112,8 +112,8 @@ pub struct EngagementFact<'a> {
 }
 
 impl EngagementFact<'_> {
-    /// True when this fact suppresses its recipient (DESIGN §4): a `Permanent` bounce, or a
-    /// complaint whose feedback type is not `not-spam` (the reporter says it is not a complaint).
+    /// True when this fact suppresses its recipient (docs/design.md §5.3): a `Permanent` bounce, or
+    /// a complaint whose feedback type is not `not-spam` (the reporter says it is not a complaint).
     pub fn suppresses(&self) -> bool {
         match self.event_type {
             EventType::Bounce => self.bounce_type.as_deref() == Some("Permanent"),

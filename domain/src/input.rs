@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use crate::{Day, EngagementFact, FactId, Timestamp};
 
-/// The envelope an input arrived in (DESIGN §3), kept for auditors and metrics.
+/// The envelope an input arrived in (docs/design.md §3.1), kept for auditors and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Envelope {
     /// A bare EventBridge event.

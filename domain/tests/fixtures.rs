@@ -1,4 +1,4 @@
-//! Every fixture parses to exactly the expected facts (DESIGN §3, FORMATS 1a–1e).
+//! Every fixture parses to exactly the expected facts (docs/design.md §3, docs/formats.md §1a–§1e).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Normalisation rules of DESIGN §3: template key and sequence id sources, subject,
+//! Normalisation rules of docs/design.md §3.3: template key and sequence id sources, subject,
 //! recipients, duplicates and lenient spellings.
 
 mod common;

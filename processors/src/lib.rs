@@ -1,6 +1,6 @@
 //! The processors of mailshot: pure, deterministic folds from log records to projection
-//! writes (DESIGN §1). Each projection has its own fold; all of them read the same parsed
-//! record. No clock and no I/O: time comes from the events, storage from the
+//! writes (docs/design.md §1, §5). Each projection has its own fold; all of them read the same
+//! parsed record. No clock and no I/O: time comes from the events, storage from the
 //! [`ProjectionWriter`] they are given.
 //!
 //! Every fold is arrival-order independent: counts are sums, first engagements keep the

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Rollups keep counting them.
 pub const TTL_DAYS: i64 = 365;
 
-/// One row of the events table: the item every event list returns (DESIGN §4 plus `email`).
+/// One row of the events table: the item every event list returns (docs/design.md §5.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventRow {

@@ -1,5 +1,5 @@
-//! The projections of mailshot (DESIGN §4): their rows and keys, the store traits that the
-//! embedded LMDB store and the DynamoDB store implement, and the query contract (DESIGN §5)
+//! The projections of mailshot (docs/design.md §5): their rows and keys, the store traits that the
+//! embedded LMDB store and the DynamoDB store implement, and the query contract (docs/design.md §6)
 //! answered from them.
 //!
 //! Pure and runtime-free. What it is not: the folds that fill projections (`processors`) or any

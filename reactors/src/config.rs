@@ -478,7 +478,7 @@ fn validate_trigger(
     })
 }
 
-/// SES tag values allow only `A-Z a-z 0-9 _ -` (FORMATS §1a).
+/// SES tag values allow only `A-Z a-z 0-9 _ -` (docs/formats.md §1a).
 fn is_tag_value(s: &str) -> bool {
     !s.is_empty()
         && s.chars()

@@ -13,7 +13,7 @@
 //! - [`token`]: signed unsubscribe tokens.
 //! - [`execution`]: Step Functions start/stop intents and deterministic execution names.
 //!
-//! Reactors run on the live tail only, never during replay (DESIGN §1, §6): nothing here is
+//! Reactors run on the live tail only, never during replay (docs/design.md §7.3): nothing here is
 //! called by the processors.
 
 pub mod config;

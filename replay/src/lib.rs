@@ -1,4 +1,4 @@
-//! Replaying the log into projections (DESIGN §6): the one fold driver used by live ingest,
+//! Replaying the log into projections (docs/design.md §5.8): the one fold driver used by ingest,
 //! catch-up, rebuilds and backfills; projection digests for `verify`; and the audit trace of
 //! one subscriber.
 //!

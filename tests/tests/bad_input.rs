@@ -1,4 +1,4 @@
-//! Bad input through the CLI (DESIGN §3, §5): every valid input lands, every invalid one is
+//! Bad input through the CLI (docs/design.md §3, §8): every valid input lands, every invalid one is
 //! reported on stderr with its line and reason and kept verbatim in the quarantine.
 
 mod common;

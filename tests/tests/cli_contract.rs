@@ -1,4 +1,4 @@
-//! The CLI's `--json` output is the query contract (DESIGN §5): exact shapes, argument errors
+//! The CLI's `--json` output is the query contract (docs/design.md §6): exact shapes, errors
 //! that exit 1 naming the argument, and `unsuppress`.
 
 mod common;

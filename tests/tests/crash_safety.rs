@@ -1,4 +1,4 @@
-//! Crash safety across a process boundary (DESIGN §7): kill -9 during `mailshot ingest` and
+//! Crash safety across processes (docs/design.md §11): kill -9 during `mailshot ingest` and
 //! during `mailshot replay` loses nothing and duplicates nothing; one writer at a time.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Arrival-order independence (DESIGN §1, §4): the same inputs in any order and any batch
+//! Arrival-order independence (docs/design.md §1, §5): the same inputs in any order and any batch
 //! split give the same projections, up to log positions (which legitimately follow arrival).
 
 mod common;

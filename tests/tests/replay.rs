@@ -1,5 +1,5 @@
-//! Replay (DESIGN §6): rebuilds equal the live fold, batch sizes do not matter, an old data
-//! dir backfills a new (or re-versioned) projection on open, and `verify` catches corruption.
+//! Replay (docs/design.md §5.8): rebuilds equal the live fold, batch sizes do not matter, an old
+//! data dir backfills a new (or re-versioned) projection on open, and `verify` catches corruption.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! EventBridge events (FORMATS 1d): SES records (`aws.ses`), mailshot's own events
+//! EventBridge events (docs/formats.md §1d): SES records (`aws.ses`), mailshot's own events
 //! (`mailshot.*`) and application events (anything else).
 
 use std::borrow::Cow;

@@ -1,4 +1,4 @@
-//! Lambda events (FORMATS 1c, 1e): `Records[]` of SNS or Kinesis records, each one input.
+//! Lambda events (docs/formats.md §1c, §1e): `Records[]` of SNS or Kinesis records, each one input.
 
 use std::borrow::Cow;
 

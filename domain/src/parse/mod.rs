@@ -28,7 +28,7 @@ use crate::{Envelope, Input, InputBody, InputError};
 /// the shape; the SES keys are deserialised on the way.
 #[derive(Deserialize)]
 pub(crate) struct Top<'a> {
-    // SES record (FORMATS 1a/1b).
+    // SES record (docs/formats.md §1a/§1b).
     #[serde(rename = "eventType", borrow)]
     event_type: Option<Leaf<'a>>,
     #[serde(rename = "notificationType", borrow)]
@@ -53,7 +53,7 @@ pub(crate) struct Top<'a> {
     failure: Option<Obj<IgnoredAny>>,
     send: Option<Obj<IgnoredAny>>,
     reject: Option<Obj<IgnoredAny>>,
-    // EventBridge event (FORMATS 1d).
+    // EventBridge event (docs/formats.md §1d).
     #[serde(borrow)]
     id: Option<Leaf<'a>>,
     #[serde(rename = "detail-type", borrow)]
@@ -65,12 +65,12 @@ pub(crate) struct Top<'a> {
     /// Kept raw: its model depends on `source`, known only once the whole object is read.
     #[serde(borrow)]
     detail: Option<&'a RawValue>,
-    // SNS notification (FORMATS 1c).
+    // SNS notification (docs/formats.md §1c).
     #[serde(rename = "Type", borrow)]
     sns_type: Option<Leaf<'a>>,
     #[serde(rename = "Message", borrow)]
     message: Option<Leaf<'a>>,
-    // Lambda events (FORMATS 1c/1e) and their records.
+    // Lambda events (docs/formats.md §1c/§1e) and their records.
     #[serde(rename = "Records", borrow)]
     records: Option<Arr<&'a RawValue>>,
     #[serde(rename = "Sns", borrow)]

@@ -1,5 +1,5 @@
-//! SES event records (FORMATS 1a/1b): typed models of `mail` and the type-specific objects,
-//! and their normalisation into one [`EngagementFact`] per recipient (DESIGN §3).
+//! SES event records (docs/formats.md §1a/§1b): typed models of `mail` and the type objects,
+//! and their normalisation into one [`EngagementFact`] per recipient (docs/design.md §3.4).
 
 use std::borrow::Cow;
 use std::collections::HashSet;

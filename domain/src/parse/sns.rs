@@ -1,5 +1,5 @@
-//! SNS notifications (FORMATS 1c): the HTTP/email-json body and the `Sns` object of a Lambda
-//! SNS record. Both carry the SES record as a JSON *string* in `Message`.
+//! SNS notifications (docs/formats.md §1c): the HTTP/email-json body and the `Sns` object of a
+//! Lambda SNS record. Both carry the SES record as a JSON *string* in `Message`.
 
 use serde::Deserialize;
 

@@ -1,4 +1,4 @@
-//! The AWS runtime (DESIGN §2, issue #5): the same core over Kinesis, DynamoDB and Lambda.
+//! The AWS runtime (docs/design.md §10, issue #5): the same core over Kinesis, DynamoDB and Lambda.
 //!
 //! ```text
 //!  SNS (SES events) ─┐                                   ┌─► <prefix>-log      archive (dense offsets),
@@ -13,7 +13,7 @@
 //! fail part-way and be retried from the failed record. The processor makes each record's
 //! effect happen exactly once:
 //!
-//! 1. The record's identities (DESIGN §3) are looked up in the **dedupe index** (items
+//! 1. The record's identities (docs/design.md §3.5) are looked up in the **dedupe index** (items
 //!    `ID#<fact id>` of the log table, each holding the offset of the record that introduced it
 //!    and a hash of that record). Identities already there are not new; a record with no new
 //!    identity is a duplicate and changes nothing.

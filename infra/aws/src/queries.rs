@@ -1,4 +1,4 @@
-//! The query contract (DESIGN §5) answered from AWS: the live DynamoDB generation for the
+//! The query contract (docs/design.md §6) answered from AWS: the live DynamoDB generation for the
 //! projection queries, the archive for `trace_subscriber`.
 
 use mailshot_domain::Timestamp;

@@ -1,4 +1,4 @@
-//! Reactors on the AWS runtime (DESIGN §1, issue 6): after the processor has committed a
+//! Reactors on the AWS runtime (docs/design.md §10.7, issue 6): after the processor has committed a
 //! Kinesis batch into the projections, the batch's records are decided on by the same
 //! [`Reactions`] as on the embedded runtime, the effects are carried out (SESv2
 //! `SendEmail`, Step Functions `StartExecution`/`StopExecution` through

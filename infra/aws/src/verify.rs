@@ -1,11 +1,11 @@
-//! `mailshot --backend aws verify` (DESIGN §6): rebuilds every projection from the archive
+//! `--backend aws verify` (docs/design.md §10.8): rebuilds every projection from the archive
 //! into a scratch generation of tables, compares per-projection digests of the live and the
 //! scratch tables, names the first differing key of a projection that differs, and deletes
 //! the scratch tables. The live generation is neither changed nor swapped.
 //!
 //! # Why this reads whole tables with Scan
 //!
-//! The queries never Scan (DESIGN §5). A digest of a whole table, though, must read every
+//! The queries never Scan (docs/design.md §6.1). A digest of a whole table, though, must read every
 //! item, and no Query can enumerate the partitions of a table: a paginated `Scan` (1 MB
 //! pages, followed through `LastEvaluatedKey`, consistent reads) is the one correct way to
 //! read a table whole, and verify is an operator's audit, not a query path. It is used here

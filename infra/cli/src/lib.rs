@@ -1,4 +1,4 @@
-//! The `mailshot` command line (docs/design.md §5): every command is written once against the
+//! The `mailshot` command line (docs/design.md §8): every command is written once against the
 //! backend abstraction ([`mailshot_engine::backend::Backend`]), on the embedded runtime or,
 //! with the cargo feature `aws`, on AWS. Every query command prints exactly the contract's
 //! JSON under `--json`, and a readable table without it.

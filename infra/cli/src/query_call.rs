@@ -1,4 +1,4 @@
-//! The query commands as calls of the query contract (DESIGN §5): one mapping from the
+//! The query commands as calls of the query contract (docs/design.md §6): one mapping from the
 //! command line to (tool, JSON arguments), shared by both backends and equal to what the MCP
 //! tools take.
 

@@ -1,5 +1,5 @@
-//! The embedded runtime (DESIGN §2): a data dir holding the segment log, the LMDB projection
-//! store and the quarantine. One process writes (it holds the log's lock); any number of
+//! The embedded runtime (docs/design.md §2.3): a data dir holding the segment log, the LMDB
+//! projection store and the quarantine. One process writes (it holds the log's lock); any number of
 //! processes read the projections at the same time.
 
 pub mod backend;

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::Reader;
 
-/// Answers `tool` with `args` from the data dir, exactly as docs/design.md §5 specifies its
+/// Answers `tool` with `args` from the data dir, exactly as docs/design.md §6 specifies its
 /// JSON.
 pub fn run_query(
     reader: &Reader,

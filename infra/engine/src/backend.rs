@@ -1,7 +1,7 @@
 //! The backend abstraction: what the embedded runtime and the AWS runtime both do, so that the
 //! CLI, the MCP server and the demo are written once.
 //!
-//! - [`Queries`] answers the query contract (docs/design.md §5). It is all the MCP server
+//! - [`Queries`] answers the query contract (docs/design.md §6). It is all the MCP server
 //!   needs, and is `Send + Sync` so that it can answer from any thread.
 //! - [`Backend`] adds, from one thread, what changes data: ingest, admin actions, reactors, replay and verify.
 //!

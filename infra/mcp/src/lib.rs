@@ -1,4 +1,4 @@
-//! `mailshot mcp`: the query contract of DESIGN §5 as an MCP server on stdio.
+//! `mailshot mcp`: the query contract of docs/design.md §6 as an MCP server on stdio.
 //!
 //! Every tool answers exactly the JSON of the CLI's `--json` (as text content and as structured
 //! content). Bad arguments, unknown subscribers and a data dir without data are tool errors

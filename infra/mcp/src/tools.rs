@@ -1,4 +1,4 @@
-//! The eight MCP tools of DESIGN §5: names, descriptions written for an assistant deciding which
+//! The eight MCP tools (docs/design.md §6): names, descriptions written for an assistant choosing a
 //! tool to call, and the JSON Schema of each tool's arguments.
 
 use mailshot_domain::EventType;

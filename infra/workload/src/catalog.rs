@@ -69,7 +69,7 @@ pub(crate) const DOMAINS: [(&str, &str); 3] = [
     ("example.org", "Example.ORG"),
 ];
 
-/// Sequences (`X-Sequence-Id` / tag `sequenceId`). The last one is the default of DESIGN §3.
+/// Sequences (`X-Sequence-Id` / tag `sequenceId`). The last is the default (docs/design.md §3.3).
 pub(crate) const SEQUENCES: [&str; 6] = [
     "onboarding",
     "post-purchase",

@@ -172,7 +172,7 @@ impl Message {
     }
 
     /// `(template scope, sequence scope)` of a fact in a record written in `form`: template
-    /// index or [`N_TEMPLATES`] for `""`, sequence index. Mirrors DESIGN §3 normalisation.
+    /// index or [`N_TEMPLATES`] for `""`, sequence index. Mirrors docs/design.md §3.3.
     pub(crate) fn attribution(&self, form: Form) -> (usize, usize) {
         let t = self.template as usize;
         let s = TEMPLATES[t].sequence;
@@ -202,7 +202,7 @@ pub(crate) struct SesEv {
 }
 
 impl SesEv {
-    /// The recipient slots this record yields facts for (DESIGN §3 "One fact per recipient").
+    /// The recipient slots this record yields facts for (docs/design.md §3.4).
     pub(crate) fn fact_mask(&self, m: &Message) -> u8 {
         match self.kind {
             EventType::Delivery

@@ -7,7 +7,7 @@ use super::catalog::{APP_TYPES, N_TEMPLATES, SEQUENCES, TEMPLATES};
 use super::model::normalised_address;
 use mailshot_domain::{Day, EventType, Timestamp};
 
-/// A rollup scope (DESIGN §4): everything, one template key, or one sequence id.
+/// A rollup scope (docs/design.md §5.4): everything, one template key, or one sequence id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
     /// Every fact.
@@ -85,7 +85,7 @@ pub struct Suppression {
 
 /// The independent ground truth of one generated workload.
 ///
-/// Input accounting follows DESIGN §5 `ingest`: `inputs = accepted + duplicates + rejected`,
+/// Input accounting of `ingest` (docs/design.md §8): `inputs = accepted + duplicates + rejected`,
 /// where a Lambda SNS line with k records is k inputs and every other line is one. A duplicate
 /// is an input all of whose identities appeared earlier in the output; an accepted input
 /// brings at least one new identity (in this workload: only new ones).

@@ -1,5 +1,5 @@
 //! The workload generator: determinism, exact line counts, streaming, the shapes of its lines,
-//! and a truth that agrees with an independent reading of the lines (DESIGN §3, §4).
+//! and a truth that agrees with an independent reading of the lines (docs/design.md §3, §5).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -386,7 +386,7 @@ fn parse_embedded(message: Option<&Value>) -> Result<Parsed, String> {
     ses_facts(&inner).map(Parsed::Ses)
 }
 
-/// DESIGN §3, read independently of the generator: one result per input of the line.
+/// docs/design.md §3, read independently of the generator: one result per input of the line.
 fn reference_parse(line: &str) -> Vec<Result<Parsed, String>> {
     let Ok(v) = serde_json::from_str::<Value>(line) else {
         return vec![Err("not JSON".into())];

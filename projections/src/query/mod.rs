@@ -1,4 +1,4 @@
-//! The query contract of DESIGN §5: one set of functions, taking JSON arguments and answering
+//! The query contract (docs/design.md §6): one set of functions, taking JSON arguments, answering
 //! JSON, behind the CLI's `--json`, the MCP tools and HTTP alike.
 //!
 //! Arguments are validated here, with errors that name the argument; answers are built only

@@ -1,6 +1,6 @@
 //! EventBridge event patterns: compile a pattern (JSON) once, then match events against it.
 //!
-//! The semantics are EventBridge's (FORMATS.md §1d, and the aws/event-ruler README it is built on):
+//! The semantics are EventBridge's (docs/formats.md §1d, and the aws/event-ruler README behind it):
 //!
 //! - A pattern has the event's nesting. Only the fields it names are checked, and **all** of them
 //!   must match (AND). A leaf is always an array of alternatives, and matches if **any** matches.

@@ -1,4 +1,4 @@
-//! One test per operator, positive and negative, from FORMATS.md §1d and the event-ruler README.
+//! One test per operator, positive and negative: docs/formats.md §1d and the event-ruler README.
 
 use serde_json::{Value, json};
 
