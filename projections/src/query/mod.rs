@@ -27,7 +27,12 @@ pub use subscriber::{list_suppressed, subscriber};
 pub enum QueryError {
     /// An argument is missing or invalid; `name` is the argument as the caller spelled it.
     #[error("invalid argument `{name}`: {reason}")]
-    InvalidArgument { name: &'static str, reason: String },
+    InvalidArgument {
+        /// The argument (`startDate`, `limit`, …), or `arguments` or `tool`.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The subscriber (or other entity) does not exist.
     #[error("{0}")]
     NotFound(String),
