@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use mailshot_domain::Timestamp;
 use mailshot_domain::log::Offset;
-use mailshot_projections::query;
+use mailshot_projections::query::{self, EventList, Query};
 use mailshot_projections::rollups::{Counts, Level, SLOTS};
 use mailshot_projections::{
     EventKey, EventRow, EventScan, Execution, LinkCount, Page, Projection, ProjectionReader, Scope,
@@ -429,4 +429,48 @@ fn answers_and_errors_are_as_pinned() {
         assert_eq!(got, want, "line {} of {path} differs", i + 1);
     }
     assert_eq!(out.lines().count(), expected.lines().count(), "line count");
+}
+
+#[test]
+fn typed_queries_answer_as_tool_calls_do() {
+    let token = next_token("get_template_events", &json!({"templateKey": "welcome"}));
+    let typed = Query::events(
+        EventList::Template,
+        "welcome",
+        Some("click"),
+        Some("2024-06-01"),
+        None,
+        Some(3),
+        Some(&token),
+    )
+    .unwrap();
+    let (a, b) = (Fake::default(), Fake::default());
+    assert_eq!(
+        query::answer(&a, &typed, NOW).unwrap(),
+        query::run(&b, typed.tool(), &typed.to_args(), NOW).unwrap()
+    );
+    assert_eq!(a.reads, b.reads);
+    let wrong = Query::events(
+        EventList::Sequence,
+        "welcome",
+        None,
+        None,
+        None,
+        None,
+        Some(&token),
+    );
+    assert_eq!(
+        query::answer(&a, &wrong.unwrap(), NOW)
+            .unwrap_err()
+            .to_string(),
+        "invalid argument `nextToken`: not a token returned by this query"
+    );
+    let trace = Query::trace("a@x.io").unwrap();
+    let reader = Fake::default();
+    assert_eq!(
+        query::answer(&reader, &trace, NOW).unwrap_err().to_string(),
+        "invalid argument `tool`: trace_subscriber is answered from the log \
+         (mailshot_replay::trace), not from the projections"
+    );
+    assert!(reader.reads.borrow().is_empty());
 }
