@@ -3,7 +3,7 @@
 use mailshot_domain::{Day, EventType, normalise_email};
 use serde_json::{Map, Value};
 
-use super::QueryError;
+use super::{DateRange, QueryError};
 
 /// Default page size of list queries.
 pub const DEFAULT_LIMIT: usize = 20;
@@ -46,50 +46,23 @@ impl<'a> Args<'a> {
 
     /// A required email address, normalised.
     pub fn email(&self, name: &'static str) -> Result<String, QueryError> {
-        let raw = self.str(name)?;
-        normalise_email(raw)
-            .ok_or_else(|| QueryError::invalid(name, format!("{raw:?} is not an email address")))
+        email(name, self.str(name)?)
     }
 
     /// An optional `YYYY-MM-DD` date.
     pub fn date(&self, name: &'static str) -> Result<Option<Day>, QueryError> {
-        match self.opt_str(name)? {
-            None => Ok(None),
-            Some(s) => Day::parse(s).map(Some).ok_or_else(|| {
-                QueryError::invalid(name, format!("{s:?} is not a date (YYYY-MM-DD)"))
-            }),
-        }
+        self.opt_str(name)?.map(|s| day(name, s)).transpose()
     }
 
     /// `startDate` and `endDate`, checked to be in order.
     pub fn date_range(&self) -> Result<(Option<Day>, Option<Day>), QueryError> {
-        let (start, end) = (self.date("startDate")?, self.date("endDate")?);
-        if let (Some(s), Some(e)) = (start, end)
-            && s > e
-        {
-            return Err(QueryError::invalid(
-                "startDate",
-                format!("{s} is after endDate {e}"),
-            ));
-        }
-        Ok((start, end))
+        let range = DateRange::new(self.date("startDate")?, self.date("endDate")?)?;
+        Ok((range.start(), range.end()))
     }
 
     /// An optional event type (any spelling), as its lower-camel name.
     pub fn event_type(&self, name: &'static str) -> Result<Option<EventType>, QueryError> {
-        match self.opt_str(name)? {
-            None => Ok(None),
-            Some(s) => EventType::from_filter(s).map(Some).ok_or_else(|| {
-                let known: Vec<_> = EventType::ALL.iter().map(|t| t.camel_name()).collect();
-                QueryError::invalid(
-                    name,
-                    format!(
-                        "unknown event type {s:?}; expected one of {}",
-                        known.join(", ")
-                    ),
-                )
-            }),
-        }
+        self.opt_str(name)?.map(|s| event_type(name, s)).transpose()
     }
 
     /// `limit`: 1..=1000, default 20.
@@ -98,11 +71,42 @@ impl<'a> Args<'a> {
             None => Ok(DEFAULT_LIMIT),
             Some(v) => match v.as_u64() {
                 Some(n) if (1..=MAX_LIMIT as u64).contains(&n) => Ok(n as usize),
-                _ => Err(QueryError::invalid(
-                    "limit",
-                    format!("must be an integer from 1 to {MAX_LIMIT}, got {v}"),
-                )),
+                _ => Err(bad_limit(v)),
             },
         }
     }
+}
+
+/// An email address, normalised; `name` is the argument it came in.
+pub(super) fn email(name: &'static str, raw: &str) -> Result<String, QueryError> {
+    normalise_email(raw)
+        .ok_or_else(|| QueryError::invalid(name, format!("{raw:?} is not an email address")))
+}
+
+/// A `YYYY-MM-DD` date; `name` is the argument it came in.
+pub(super) fn day(name: &'static str, s: &str) -> Result<Day, QueryError> {
+    Day::parse(s)
+        .ok_or_else(|| QueryError::invalid(name, format!("{s:?} is not a date (YYYY-MM-DD)")))
+}
+
+/// An event type in any spelling [`EventType::from_filter`] reads; `name` is the argument.
+pub(super) fn event_type(name: &'static str, s: &str) -> Result<EventType, QueryError> {
+    EventType::from_filter(s).ok_or_else(|| {
+        let known: Vec<_> = EventType::ALL.iter().map(|t| t.camel_name()).collect();
+        QueryError::invalid(
+            name,
+            format!(
+                "unknown event type {s:?}; expected one of {}",
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+/// The error of a `limit` that is not an integer from 1 to [`MAX_LIMIT`]; `got` as given.
+pub(super) fn bad_limit(got: impl std::fmt::Display) -> QueryError {
+    QueryError::invalid(
+        "limit",
+        format!("must be an integer from 1 to {MAX_LIMIT}, got {got}"),
+    )
 }

@@ -3,8 +3,8 @@
 use mailshot_domain::{Day, Timestamp};
 use serde_json::{Value, json};
 
-use super::{Args, QueryError, token};
-use crate::{EventScan, Partition, ProjectionReader};
+use super::{EventsQuery, QueryError, token};
+use crate::{EventScan, ProjectionReader};
 
 /// Sort-key bounds of a date range: `EVT#<start>` inclusive to `EVT#<end + 1 day>` exclusive.
 pub(crate) fn sort_bounds(start: Option<Day>, end: Option<Day>) -> (String, String) {
@@ -15,33 +15,24 @@ pub(crate) fn sort_bounds(start: Option<Day>, end: Option<Day>) -> (String, Stri
 }
 
 /// An event list, newest first, filtered by type and dates before the limit.
-pub fn events<R: ProjectionReader>(
+pub(super) fn events<R: ProjectionReader>(
     reader: &R,
-    tool: &str,
-    args: &Args<'_>,
+    query: &EventsQuery,
     now: Timestamp,
 ) -> Result<Value, QueryError> {
-    let partition = match tool {
-        "get_subscriber_events" => Partition::Subscriber(args.email("email")?),
-        "get_template_events" => Partition::Template(args.str("templateKey")?.to_string()),
-        _ => Partition::Sequence(args.str("sequenceId")?.to_string()),
-    };
-    let event_type = args.event_type("eventType")?;
-    let (start, end) = args.date_range()?;
-    let limit = args.limit()?;
-    let scope = format!("{tool}:{partition:?}");
-    let after = match args.opt_str("nextToken")? {
+    let scope = format!("{}:{:?}", query.list().tool(), query.partition);
+    let after = match &query.next_token {
         Some(t) => Some(token::decode(&scope, t)?),
         None => None,
     };
-    let (sort_from, sort_to) = sort_bounds(start, end);
+    let (sort_from, sort_to) = sort_bounds(query.range.start(), query.range.end());
     let page = reader
         .scan_events(&EventScan {
-            partition: &partition,
+            partition: &query.partition,
             sort_from,
             sort_to,
-            event_type: event_type.map(|t| t.camel_name()),
-            limit,
+            event_type: query.event_type.map(|t| t.camel_name()),
+            limit: query.limit.get(),
             after: after.as_deref(),
             now,
         })

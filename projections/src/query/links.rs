@@ -2,19 +2,21 @@
 
 use serde_json::{Value, json};
 
-use super::{Args, QueryError};
+use super::{DateRange, QueryError};
 use crate::ProjectionReader;
 use crate::rollups::{MAX_DAY, MIN_DAY};
 
 /// Links of one template (or all) over a date range, most clicked first.
-pub fn link_stats<R: ProjectionReader>(reader: &R, args: &Args<'_>) -> Result<Value, QueryError> {
-    let (start, end) = args.date_range()?;
-    let template = args.opt_str("templateKey")?;
+pub(super) fn link_stats<R: ProjectionReader>(
+    reader: &R,
+    template_key: Option<&str>,
+    range: DateRange,
+) -> Result<Value, QueryError> {
     let mut rows = reader
         .link_counts(
-            template,
-            start.unwrap_or(MIN_DAY).0,
-            end.unwrap_or(MAX_DAY).0,
+            template_key,
+            range.start().unwrap_or(MIN_DAY).0,
+            range.end().unwrap_or(MAX_DAY).0,
         )
         .map_err(QueryError::store)?;
     rows.sort_by(|a, b| {

@@ -1,8 +1,11 @@
-//! The query contract (docs/design.md §6): one set of functions, taking JSON arguments, answering
-//! JSON, behind the CLI's `--json`, the MCP tools and HTTP alike.
+//! The query contract (docs/design.md §6): one typed [`Query`] per call, answered as JSON by
+//! [`answer`], behind the CLI's `--json` and the MCP tools alike.
 //!
-//! Arguments are validated here, with errors that name the argument; answers are built only
-//! from projections (`trace_subscriber`, which reads the log, lives in the `replay` crate).
+//! A query is built from an MCP tool call ([`Query::from_tool`]) or from the strings a user
+//! typed (the constructors of [`Query`]); either way its arguments are checked on the way in,
+//! with errors that name the argument. Answers are built only from projections
+//! (`trace_subscriber`, which reads the log, lives in the `replay` crate). [`run`] does both
+//! steps for a tool call.
 
 mod args;
 mod events;
@@ -10,6 +13,7 @@ mod links;
 mod stats;
 mod subscriber;
 mod token;
+mod typed;
 
 use mailshot_domain::Timestamp;
 use serde_json::Value;
@@ -17,17 +21,19 @@ use serde_json::Value;
 use crate::ProjectionReader;
 
 pub use args::{Args, DEFAULT_LIMIT, MAX_LIMIT};
-pub use events::events;
-pub use links::link_stats;
-pub use stats::delivery_stats;
-pub use subscriber::{list_suppressed, subscriber};
+pub use typed::{DateRange, EventList, EventsQuery, Limit, Query, StatsQuery};
 
 /// Why a query could not be answered.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// An argument is missing or invalid; `name` is the argument as the caller spelled it.
     #[error("invalid argument `{name}`: {reason}")]
-    InvalidArgument { name: &'static str, reason: String },
+    InvalidArgument {
+        /// The argument (`startDate`, `limit`, …), or `arguments` or `tool`.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The subscriber (or other entity) does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -61,7 +67,36 @@ pub const TOOLS: [&str; 8] = [
     "trace_subscriber",
 ];
 
-/// Answers one projection-backed query by tool name. `now` hides expired event rows.
+/// Answers one projection-backed query. `now` hides expired event rows.
+///
+/// A `nextToken` is checked here, against the query's own list, before anything is read.
+/// [`Query::Trace`] is not answered here (it reads the log): it is refused naming `tool`.
+pub fn answer<R: ProjectionReader>(
+    reader: &R,
+    query: &Query,
+    now: Timestamp,
+) -> Result<Value, QueryError> {
+    match query {
+        Query::Events(q) => events::events(reader, q, now),
+        Query::DeliveryStats(q) => stats::delivery_stats(reader, q),
+        Query::Subscriber { email } => subscriber::subscriber(reader, email, now),
+        Query::Trace { .. } => Err(QueryError::invalid(
+            "tool",
+            "trace_subscriber is answered from the log (mailshot_replay::trace), \
+             not from the projections",
+        )),
+        Query::Suppressed { limit, next_token } => {
+            subscriber::list_suppressed(reader, *limit, next_token.as_deref())
+        }
+        Query::LinkStats {
+            template_key,
+            range,
+        } => links::link_stats(reader, template_key.as_deref(), *range),
+    }
+}
+
+/// Answers one projection-backed query by tool name and JSON arguments:
+/// [`Query::from_tool`], then [`answer`]. `now` hides expired event rows.
 /// `trace_subscriber` is not answered here (it reads the log).
 pub fn run<R: ProjectionReader>(
     reader: &R,
@@ -69,18 +104,5 @@ pub fn run<R: ProjectionReader>(
     args: &Value,
     now: Timestamp,
 ) -> Result<Value, QueryError> {
-    let args = Args::new(args)?;
-    match tool {
-        "get_subscriber_events" | "get_template_events" | "get_sequence_events" => {
-            events(reader, tool, &args, now)
-        }
-        "get_delivery_stats" => delivery_stats(reader, &args),
-        "get_subscriber" => subscriber(reader, &args, now),
-        "list_suppressed" => list_suppressed(reader, &args),
-        "get_link_stats" => link_stats(reader, &args),
-        other => Err(QueryError::invalid(
-            "tool",
-            format!("unknown tool {other:?}"),
-        )),
-    }
+    answer(reader, &Query::from_tool(tool, args)?, now)
 }

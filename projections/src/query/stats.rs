@@ -3,19 +3,19 @@
 use mailshot_domain::EventType;
 use serde_json::{Map, Value, json};
 
-use super::{Args, QueryError};
+use super::{QueryError, StatsQuery};
 use crate::ProjectionReader;
 use crate::rollups::{Counts, MAX_DAY, MIN_DAY, Scope, UNIQUE_CLICK, UNIQUE_OPEN, plan};
 
 /// Delivery stats over `[startDate, endDate]` (open bounds allowed) for all mail, a template, a
 /// sequence, or both. Cost: at most five ordered range reads of rollup rows (see
 /// [`crate::rollups`]), whatever the number of events.
-pub fn delivery_stats<R: ProjectionReader>(
+pub(super) fn delivery_stats<R: ProjectionReader>(
     reader: &R,
-    args: &Args<'_>,
+    query: &StatsQuery,
 ) -> Result<Value, QueryError> {
-    let (start, end) = args.date_range()?;
-    let scope = Scope::of_query(args.opt_str("templateKey")?, args.opt_str("sequenceId")?);
+    let (start, end) = (query.range.start(), query.range.end());
+    let scope = Scope::of_query(query.template_key.as_deref(), query.sequence_id.as_deref());
     let mut total = Counts::default();
     for run in plan(start.unwrap_or(MIN_DAY), end.unwrap_or(MAX_DAY)) {
         total.add(

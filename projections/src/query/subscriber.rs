@@ -4,25 +4,24 @@ use mailshot_domain::{EventType, Timestamp};
 use serde_json::{Value, json};
 
 use super::events::{event_item, sort_bounds};
-use super::{Args, QueryError, token};
+use super::{Limit, QueryError, token};
 use crate::{EventScan, Partition, ProjectionReader, Subscriber};
 
 /// Sends listed by `get_subscriber`.
 const RECENT_SENDS: usize = 10;
 
 /// The subscriber's profile, suppression, unsubscription, executions and recent sends.
-pub fn subscriber<R: ProjectionReader>(
+pub(super) fn subscriber<R: ProjectionReader>(
     reader: &R,
-    args: &Args<'_>,
+    email: &str,
     now: Timestamp,
 ) -> Result<Value, QueryError> {
-    let email = args.email("email")?;
     let sub = reader
-        .subscriber(&email)
+        .subscriber(email)
         .map_err(QueryError::store)?
         .ok_or_else(|| QueryError::NotFound(format!("no subscriber {email}")))?;
     let (sort_from, sort_to) = sort_bounds(None, None);
-    let partition = Partition::Subscriber(email.clone());
+    let partition = Partition::Subscriber(email.to_string());
     let sends = reader
         .scan_events(&EventScan {
             partition: &partition,
@@ -65,17 +64,17 @@ fn subscriber_json(sub: &Subscriber, recent_sends: Vec<Value>) -> Value {
 }
 
 /// Suppressed subscribers in email order, with the cause in force.
-pub fn list_suppressed<R: ProjectionReader>(
+pub(super) fn list_suppressed<R: ProjectionReader>(
     reader: &R,
-    args: &Args<'_>,
+    limit: Limit,
+    next_token: Option<&str>,
 ) -> Result<Value, QueryError> {
-    let limit = args.limit()?;
-    let after = match args.opt_str("nextToken")? {
+    let after = match next_token {
         Some(t) => Some(token::decode("list_suppressed", t)?),
         None => None,
     };
     let page = reader
-        .suppressed(limit, after.as_deref())
+        .suppressed(limit.get(), after.as_deref())
         .map_err(QueryError::store)?;
     let items: Vec<Value> = page
         .items
