@@ -322,7 +322,7 @@ fn aws_redelivered_and_partly_failed_batches_change_nothing() {
     let mut processor = env.processor();
     let first = &events[0];
     let failing = first.records[40].kinesis.sequence_number.clone();
-    processor.fail_once_before_for_tests(&failing);
+    processor.fail_once_before(&failing);
     let (response, summary) = processor.process_event(first);
     assert_eq!(
         response.batch_item_failures[0].item_identifier.as_deref(),
@@ -382,17 +382,17 @@ fn aws_malformed_record_is_dead_lettered_and_the_rest_of_its_batch_processed() {
         .map(|n| fixture_line(n))
         .collect();
     // Bypass ingest validation: a producer wrote garbage straight to the stream.
-    let mut outgoing: Vec<mailshot_aws::kinesis::Outgoing> = Vec::new();
-    outgoing.push(mailshot_aws::kinesis::Outgoing {
+    let mut outgoing: Vec<mailshot_aws::Outgoing> = Vec::new();
+    outgoing.push(mailshot_aws::Outgoing {
         partition_key: "a".into(),
         data: good[0].clone(),
     });
-    outgoing.push(mailshot_aws::kinesis::Outgoing {
+    outgoing.push(mailshot_aws::Outgoing {
         partition_key: "a".into(),
         data: "{\"eventType\": \"Delivery\", \"mail\": 7}".into(),
     });
     for g in &good[1..] {
-        outgoing.push(mailshot_aws::kinesis::Outgoing {
+        outgoing.push(mailshot_aws::Outgoing {
             partition_key: "a".into(),
             data: g.clone(),
         });

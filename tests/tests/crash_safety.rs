@@ -12,6 +12,7 @@ use common::*;
 use mailshot_embedded::queries::run_query;
 use mailshot_embedded::{Reader, Writer};
 use mailshot_log::SegmentLog;
+use mailshot_projections::query::Query;
 use mailshot_workload::Scope;
 use serde_json::{Value, json};
 
@@ -43,7 +44,7 @@ fn check_log(dir: &Path) -> u64 {
 
 fn query_dir(dir: &Path, tool: &str, args: Value) -> Value {
     let reader = Reader::open(dir).unwrap();
-    run_query(&reader, tool, &args, now_2024()).unwrap()
+    run_query(&reader, &Query::from_tool(tool, &args).unwrap(), now_2024()).unwrap()
 }
 
 /// Spawns `mailshot --data dir args…` and SIGKILLs it after `delay` (unless it ended first).

@@ -92,10 +92,7 @@ fn an_old_data_dir_backfills_a_new_projection_on_open() {
     let everything = all_rows(&writer.store);
 
     // A data dir written before the links projection existed.
-    writer
-        .store
-        .forget_projection_for_tests(Projection::Links)
-        .unwrap();
+    writer.store.forget_projection(Projection::Links).unwrap();
     assert_eq!(
         q(&writer, "get_link_stats", json!({})),
         json!({"links": []})
@@ -128,11 +125,11 @@ fn a_changed_fold_version_rebuilds_on_open() {
     wrong[0] ^= 0x40;
     writer
         .store
-        .corrupt_row_for_tests(Table::Rollups, &key, &wrong)
+        .corrupt_row(Table::Rollups, &key, &wrong)
         .unwrap();
     writer
         .store
-        .set_version_for_tests(Projection::Rollups, Projection::Rollups.version() + 1)
+        .set_version(Projection::Rollups, Projection::Rollups.version() + 1)
         .unwrap();
     assert!(rows(&writer.store, Projection::Rollups) != everything["rollups"]);
     drop(writer);
@@ -160,20 +157,20 @@ fn a_dedup_index_in_the_old_key_layout_is_rebuilt_on_open() {
     let mut writer = Writer::open(dir.path()).unwrap();
     let (first, _) = ingest_lines(&mut writer, &lines);
     assert_eq!(first.accepted, truth.accepted);
-    let keys = writer.store.dedup_keys_for_tests().unwrap();
+    let keys = writer.store.dedup_keys().unwrap();
     assert!(keys.len() as u64 >= first.accepted, "{} keys", keys.len());
     assert!(keys.iter().all(|k| k.len() == 20));
     let everything = all_rows(&writer.store);
 
     // A data dir written before dedup keys carried the event day.
-    writer.store.downgrade_ids_layout_for_tests().unwrap();
-    let old = writer.store.dedup_keys_for_tests().unwrap();
+    writer.store.downgrade_ids_layout().unwrap();
+    let old = writer.store.dedup_keys().unwrap();
     assert_eq!(old.len(), keys.len());
     assert!(old.iter().all(|k| k.len() == 16));
     drop(writer);
 
     let mut writer = Writer::open(dir.path()).unwrap();
-    assert_eq!(writer.store.dedup_keys_for_tests().unwrap(), keys);
+    assert_eq!(writer.store.dedup_keys().unwrap(), keys);
     assert_eq!(
         writer.store.ids_checkpoint().unwrap(),
         writer.log.end_offset().unwrap()
@@ -268,7 +265,7 @@ fn verify_names_a_corrupted_rollups_row() {
         let writer = Writer::open(dir.path()).unwrap();
         writer
             .store
-            .corrupt_row_for_tests(Table::Rollups, key, &wrong)
+            .corrupt_row(Table::Rollups, key, &wrong)
             .unwrap();
     }
     let out = run_cli(dir.path(), &["verify"]);
@@ -300,10 +297,7 @@ fn verify_names_a_corrupted_events_row() {
     bad[11] ^= 1;
     {
         let writer = Writer::open(dir.path()).unwrap();
-        writer
-            .store
-            .corrupt_row_for_tests(Table::Events, key, &bad)
-            .unwrap();
+        writer.store.corrupt_row(Table::Events, key, &bad).unwrap();
     }
     let out = run_cli(dir.path(), &["verify"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -344,7 +338,7 @@ fn verify_names_a_row_that_only_the_live_projection_has() {
         let writer = Writer::open(dir.path()).unwrap();
         writer
             .store
-            .corrupt_row_for_tests(Table::Rollups, &extra, value)
+            .corrupt_row(Table::Rollups, &extra, value)
             .unwrap();
     }
     let out = run_cli(dir.path(), &["verify"]);

@@ -13,12 +13,13 @@ use mailshot_engine::lines::LineSource;
 use mailshot_engine::progress::Progress;
 use mailshot_engine::reactions::{Reactions, RunnerStats};
 use mailshot_engine::report::{IngestSummary, Rejection, VerifyReport};
+use mailshot_projections::query::Query;
 use mailshot_projections::{Projection, ProjectionReader, Subscriber};
 use mailshot_reactors::Reactor;
 use serde_json::Value;
 
+use crate::Outgoing;
 use crate::effects::AwsEffects;
-use crate::kinesis::Outgoing;
 use crate::processor::{ProcessSummary, Processor};
 use crate::reactors::AwsReactors;
 use crate::store::DynamoReader;
@@ -78,8 +79,8 @@ impl Backend for AwsBackend {
         format!("AWS prefix {}", self.aws.names.prefix)
     }
 
-    fn query(&self, tool: &str, args: &Value) -> Result<Value, BackendError> {
-        Ok(crate::queries::run_query(&self.aws, tool, args, now())?)
+    fn query(&self, query: &Query) -> Result<Value, BackendError> {
+        Ok(crate::queries::run_query(&self.aws, query, now())?)
     }
 
     fn queries(&self) -> Arc<dyn Queries> {
@@ -202,8 +203,8 @@ impl Queries for AwsQueries {
         format!("AWS prefix {}", self.aws.names.prefix)
     }
 
-    fn query(&self, tool: &str, args: &Value) -> Result<Value, BackendError> {
-        Ok(crate::queries::run_query(&self.aws, tool, args, now())?)
+    fn query(&self, query: &Query) -> Result<Value, BackendError> {
+        Ok(crate::queries::run_query(&self.aws, query, now())?)
     }
 }
 

@@ -12,8 +12,8 @@ use std::collections::HashSet;
 
 use mailshot_domain::{FactId, parse_external_line};
 
-use super::kinesis::Outgoing;
 use super::{Aws, AwsError};
+use crate::Outgoing;
 use mailshot_engine::lines::{Line, LineSource, NdjsonLines, too_large_reason};
 use mailshot_engine::progress::Progress;
 use mailshot_engine::report::{IngestSummary, Rejection};

@@ -11,7 +11,7 @@ use base64::Engine;
 use serde_json::json;
 
 use super::processor::{ProcessSummary, Processor};
-use super::{Aws, AwsError};
+use super::{Aws, AwsError, Outgoing};
 
 /// Entries per PutRecords call (the Kinesis limit).
 pub const PUT_BATCH: usize = 500;
@@ -22,13 +22,6 @@ pub const GET_BATCH: i32 = 100;
 pub const GET_BATCH_ENV: &str = "MAILSHOT_PROCESS_BATCH";
 /// Attempts at putting one entry before giving up.
 const PUT_ATTEMPTS: u32 = 10;
-
-/// One record to put: its partition key (`Input::partition_key()`) and bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outgoing {
-    pub partition_key: String,
-    pub data: String,
-}
 
 impl Aws {
     /// Puts records to the stream. Entries that Kinesis refused (throttling, internal errors)

@@ -62,6 +62,7 @@ pub mod ingest;
 mod item;
 pub mod kinesis;
 pub mod lambda;
+mod outgoing;
 pub mod processor;
 pub mod queries;
 pub mod reactors;
@@ -69,6 +70,8 @@ pub mod schema;
 pub mod signing;
 pub mod store;
 pub mod verify;
+
+pub use outgoing::Outgoing;
 
 use std::future::Future;
 

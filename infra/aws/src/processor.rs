@@ -126,6 +126,8 @@ enum Plan {
 pub struct Processor {
     aws: Aws,
     cache: RowCache,
+    /// The sequence number of a record whose next commit fails once (feature `test-hooks`).
+    #[cfg(feature = "test-hooks")]
     fail_before: Option<String>,
     /// Committed transactions and their items, since the last `process` call.
     committed: (u64, u64),
@@ -144,6 +146,7 @@ impl Processor {
         Processor {
             aws: aws.clone(),
             cache: RowCache::default(),
+            #[cfg(feature = "test-hooks")]
             fail_before: None,
             committed: (0, 0),
             reactors: None,
@@ -164,9 +167,10 @@ impl Processor {
     }
 
     /// Makes the next delivery of the record with this sequence number fail once before it
-    /// commits, as a throttled or timed-out call would. Only for tests of partial failures.
-    #[doc(hidden)]
-    pub fn fail_once_before_for_tests(&mut self, sequence_number: &str) {
+    /// commits, as a throttled or timed-out call would. For tests of partial failures: only
+    /// in builds with the cargo feature `test-hooks`.
+    #[cfg(feature = "test-hooks")]
+    pub fn fail_once_before(&mut self, sequence_number: &str) {
         self.fail_before = Some(sequence_number.to_string());
     }
 
@@ -346,6 +350,7 @@ impl Processor {
                     new_ids,
                     prior,
                 } => {
+                    #[cfg(feature = "test-hooks")]
                     if self.fail_before.as_deref() == Some(records[i].sequence_number.as_str()) {
                         self.flush(&tables, &mut group, summary)?;
                         self.fail_before = None;

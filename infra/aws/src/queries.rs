@@ -2,23 +2,22 @@
 //! projection queries, the archive for `trace_subscriber`.
 
 use mailshot_domain::Timestamp;
-use mailshot_projections::query::{self, Args, QueryError};
+use mailshot_projections::query::{self, Query, QueryError};
 use serde_json::Value;
 
 use super::Aws;
 use super::archive::ArchiveReader;
 use super::store::DynamoReader;
 
-/// Answers one query tool from the live DynamoDB generation (and the archive for
+/// Answers `query` from the live DynamoDB generation (and the archive for
 /// `trace_subscriber`), exactly as the embedded runtime answers it.
-pub fn run_query(aws: &Aws, tool: &str, args: &Value, now: Timestamp) -> Result<Value, QueryError> {
+pub fn run_query(aws: &Aws, query: &Query, now: Timestamp) -> Result<Value, QueryError> {
     let tables = aws
         .live_tables()
         .map_err(|e| QueryError::Store(e.to_string()))?;
     let reader = DynamoReader::new(aws, tables);
-    if tool == "trace_subscriber" {
-        let email = Args::new(args)?.email("email")?;
-        return mailshot_replay::trace(&ArchiveReader::new(aws), &reader, &email).map_err(
+    if let Query::Trace { email } = query {
+        return mailshot_replay::trace(&ArchiveReader::new(aws), &reader, email).map_err(
             |e| match e {
                 mailshot_replay::TraceError::NotFound(m) => {
                     QueryError::NotFound(format!("no subscriber {m}"))
@@ -27,5 +26,5 @@ pub fn run_query(aws: &Aws, tool: &str, args: &Value, now: Timestamp) -> Result<
             },
         );
     }
-    query::run(&reader, tool, args, now)
+    query::answer(&reader, query, now)
 }

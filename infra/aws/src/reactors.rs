@@ -68,9 +68,9 @@ use mailshot_domain::{FactId, Input, InputBody, SystemAction, parse_input};
 use mailshot_projections::{ProjectionReader, Subscriber};
 
 use super::item::{n, s};
-use super::kinesis::Outgoing;
 use super::store::{DynamoReader, NO_SK};
 use super::{Aws, AwsError, Tables};
+use crate::Outgoing;
 use crate::effects::AwsEffects;
 use mailshot_engine::config::{env_secret, load_parts};
 use mailshot_engine::reactions::{AsOf, Reactions, RunnerStats, Step, valid_outcomes};

@@ -28,9 +28,9 @@ use serde_json::value::RawValue;
 use sha2::Sha256;
 
 use super::item::{Item, get_s, s};
-use super::kinesis::Outgoing;
 use super::store::NO_SK;
 use super::{Aws, AwsError};
+use crate::Outgoing;
 
 type HmacSha256 = Hmac<Sha256>;
 

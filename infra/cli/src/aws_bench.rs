@@ -22,6 +22,7 @@ use mailshot_aws::processor::Processor;
 use mailshot_aws::{Aws, Names};
 use mailshot_engine::clock::now;
 use mailshot_engine::lines::{DEFAULT_MAX_INPUT_BYTES, LineSource};
+use mailshot_projections::query::Query;
 
 use super::bench::{Rng, generate_input};
 
@@ -88,7 +89,11 @@ fn measure(aws: &Aws, inputs: u64, seed: u64) -> anyhow::Result<serde_json::Valu
     for _ in 0..STATS_QUERIES {
         let args = input.stats_args(&mut rng);
         let t = Instant::now();
-        let answer = mailshot_aws::queries::run_query(aws, "get_delivery_stats", &args, now)?;
+        let answer = mailshot_aws::queries::run_query(
+            aws,
+            &Query::from_tool("get_delivery_stats", &args)?,
+            now,
+        )?;
         hist.record(t.elapsed().as_nanos() as u64)?;
         std::hint::black_box(answer);
     }

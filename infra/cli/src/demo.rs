@@ -13,6 +13,7 @@ use mailshot_domain::{Day, InputBody, parse_line};
 use mailshot_engine::backend::Backend;
 use mailshot_engine::clock::now;
 use mailshot_engine::lines::{DEFAULT_MAX_INPUT_BYTES, LineSource};
+use mailshot_projections::query::Query;
 use mailshot_workload::{Generator, WorkloadConfig};
 use serde_json::{Value, json};
 
@@ -71,8 +72,9 @@ fn generate(inputs: u64) -> anyhow::Result<Traffic> {
 
 /// The questions and their answers, asked of `backend`.
 fn report(traffic: &Traffic, backend: &dyn Backend) -> anyhow::Result<()> {
-    let ask =
-        |tool: &str, args: Value| -> anyhow::Result<Value> { Ok(backend.query(tool, &args)?) };
+    let ask = |tool: &str, args: Value| -> anyhow::Result<Value> {
+        Ok(backend.query(&Query::from_tool(tool, &args)?)?)
+    };
     let (start, days) = (traffic.start, traffic.days);
     let end = Day(start.0 + days as i32 - 1);
     println!("\n== delivery stats {start} .. {end}");

@@ -315,7 +315,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let mut backend = open_backend(&cli)?;
     if let Some(call) = cli.command.as_query()? {
-        return query::print_answer(call.tool, backend.query(call.tool, &call.args), call.json);
+        let answer = match &call.query {
+            Ok(query) => backend.query(query),
+            Err(e) => Err(e.clone().into()),
+        };
+        return query::print_answer(call.query.as_ref().ok(), answer, call.json);
     }
     let config = cli.config;
     match cli.command {

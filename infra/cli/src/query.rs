@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use mailshot_engine::backend::BackendError;
+use mailshot_projections::query::Query;
 use serde_json::Value;
 
 use super::render;
@@ -10,7 +11,7 @@ use super::render;
 /// Prints a query's answer (`--json`: exactly the contract's JSON; else a table), or its
 /// error: invalid arguments and missing subscribers exit 1, store failures are errors.
 pub fn print_answer(
-    tool: &str,
+    query: Option<&Query>,
     answer: Result<Value, BackendError>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -19,7 +20,7 @@ pub fn print_answer(
             if json {
                 println!("{}", serde_json::to_string(&answer)?);
             } else {
-                print!("{}", render::human(tool, &answer));
+                print!("{}", render::human(query.map_or("", Query::tool), &answer));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1,27 +1,25 @@
-//! The query commands as calls of the query contract (docs/design.md §6): one mapping from the
-//! command line to (tool, JSON arguments), shared by both backends and equal to what the MCP
-//! tools take.
+//! The query commands as typed queries of the contract (docs/design.md §6): built straight
+//! from the command line's arguments, with the same checks and error texts as the MCP tools'
+//! JSON arguments get (see [`mailshot_projections::query::Query`]).
 
-use serde_json::{Value, json};
+use mailshot_projections::query::{EventList, Query, QueryError};
 
 use super::Command;
 
-/// A query command as a call of the query contract.
+/// A query command: its typed query (or why its arguments are wrong) and how to print it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryCall {
-    /// The tool (MCP tool name): `get_delivery_stats`, `get_subscriber_events`, ….
-    pub tool: &'static str,
-    /// Its arguments, as the MCP tool takes them (absent options are `null`).
-    pub args: Value,
+    /// The query, or the first argument that is wrong, named as the contract names it.
+    pub query: Result<Query, QueryError>,
     /// `--json`: print the answer as JSON rather than as a table.
     pub json: bool,
 }
 
 impl Command {
-    /// The call of the query contract this command stands for; `Ok(None)` for commands that
-    /// are not queries; an error for an `events` kind that does not exist.
+    /// The query this command stands for; `Ok(None)` for commands that are not queries; an
+    /// error for an `events` kind that does not exist.
     pub fn as_query(&self) -> anyhow::Result<Option<QueryCall>> {
-        let (tool, args, json) = match self {
+        let (query, json) = match self {
             Command::Stats {
                 from,
                 to,
@@ -29,8 +27,12 @@ impl Command {
                 sequence,
                 json,
             } => (
-                "get_delivery_stats",
-                json!({"startDate": from, "endDate": to, "templateKey": template, "sequenceId": sequence}),
+                Query::delivery_stats(
+                    from.as_deref(),
+                    to.as_deref(),
+                    template.as_deref(),
+                    sequence.as_deref(),
+                ),
                 *json,
             ),
             Command::Events {
@@ -43,47 +45,46 @@ impl Command {
                 next,
                 json,
             } => {
-                let (tool, arg) = match kind.as_str() {
-                    "subscriber" => ("get_subscriber_events", "email"),
-                    "template" => ("get_template_events", "templateKey"),
-                    "sequence" => ("get_sequence_events", "sequenceId"),
-                    other => anyhow::bail!(
-                        "events: unknown kind {other:?}: expected subscriber, template or sequence"
-                    ),
+                let Some(list) = EventList::from_name(kind) else {
+                    anyhow::bail!(
+                        "events: unknown kind {kind:?}: expected subscriber, template or sequence"
+                    );
                 };
-                let mut args = json!({"eventType": event_type, "startDate": from, "endDate": to,
-                                      "limit": limit, "nextToken": next});
-                args[arg] = json!(key);
-                (tool, args, *json)
+                let query = Query::events(
+                    list,
+                    key,
+                    event_type.as_deref(),
+                    from.as_deref(),
+                    to.as_deref(),
+                    *limit,
+                    next.as_deref(),
+                );
+                (query, *json)
             }
-            Command::Subscriber { email, json } => {
-                ("get_subscriber", json!({"email": email}), *json)
+            Command::Subscriber { email, json } => (Query::subscriber(email), *json),
+            Command::Trace { email, json } => (Query::trace(email), *json),
+            Command::Suppressed { limit, next, json } => {
+                (Query::suppressed(*limit, next.as_deref()), *json)
             }
-            Command::Trace { email, json } => ("trace_subscriber", json!({"email": email}), *json),
-            Command::Suppressed { limit, next, json } => (
-                "list_suppressed",
-                json!({"limit": limit, "nextToken": next}),
-                *json,
-            ),
             Command::Links {
                 template,
                 from,
                 to,
                 json,
             } => (
-                "get_link_stats",
-                json!({"templateKey": template, "startDate": from, "endDate": to}),
+                Query::link_stats(template.as_deref(), from.as_deref(), to.as_deref()),
                 *json,
             ),
             _ => return Ok(None),
         };
-        Ok(Some(QueryCall { tool, args, json }))
+        Ok(Some(QueryCall { query, json }))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use clap::Parser;
+    use serde_json::json;
 
     use super::*;
     use crate::Cli;
@@ -94,45 +95,98 @@ mod tests {
         cli.command.as_query()
     }
 
+    /// The query a command line builds, and the one the MCP tool builds from `args`.
+    fn same_as_tool(line: &[&str], tool: &str, args: serde_json::Value) {
+        let built = call(line).unwrap().expect("a query command").query;
+        assert_eq!(built, Query::from_tool(tool, &args), "{line:?}");
+    }
+
     #[test]
-    fn query_commands_map_to_their_tools_and_arguments() {
-        assert_eq!(
-            call(&[
+    fn query_commands_build_the_queries_the_tools_build() {
+        same_as_tool(
+            &[
                 "stats",
                 "--from",
                 "2024-06-01",
                 "--template",
                 "a/b",
-                "--json"
-            ])
-            .unwrap(),
-            Some(QueryCall {
-                tool: "get_delivery_stats",
-                args: json!({"startDate": "2024-06-01", "endDate": null, "templateKey": "a/b", "sequenceId": null}),
-                json: true,
-            })
+                "--json",
+            ],
+            "get_delivery_stats",
+            json!({"startDate": "2024-06-01", "templateKey": "a/b"}),
         );
-        assert_eq!(
-            call(&[
-                "events", "template", "a/b", "--type", "open", "--limit", "5"
-            ])
-            .unwrap(),
-            Some(QueryCall {
-                tool: "get_template_events",
-                args: json!({"templateKey": "a/b", "eventType": "open", "startDate": null,
-                             "endDate": null, "limit": 5, "nextToken": null}),
-                json: false,
-            })
+        same_as_tool(
+            &[
+                "events", "template", "a/b", "--type", "open", "--limit", "5",
+            ],
+            "get_template_events",
+            json!({"templateKey": "a/b", "eventType": "open", "limit": 5}),
         );
-        assert_eq!(
-            call(&["suppressed", "--next", "t"]).unwrap().unwrap().args,
-            json!({"limit": null, "nextToken": "t"})
+        same_as_tool(
+            &[
+                "events",
+                "subscriber",
+                "A@Example.COM",
+                "--from",
+                "2024-06-01",
+            ],
+            "get_subscriber_events",
+            json!({"email": "A@Example.COM", "startDate": "2024-06-01"}),
         );
-        assert_eq!(
-            call(&["trace", "a@example.com"]).unwrap().unwrap().tool,
-            "trace_subscriber"
+        same_as_tool(
+            &["events", "sequence", "onboarding", "--to", "2024-06-30"],
+            "get_sequence_events",
+            json!({"sequenceId": "onboarding", "endDate": "2024-06-30"}),
+        );
+        same_as_tool(
+            &["suppressed", "--next", "t"],
+            "list_suppressed",
+            json!({"nextToken": "t"}),
+        );
+        same_as_tool(
+            &["subscriber", "a@example.com"],
+            "get_subscriber",
+            json!({"email": "a@example.com"}),
+        );
+        same_as_tool(
+            &["trace", "a@example.com"],
+            "trace_subscriber",
+            json!({"email": "a@example.com"}),
+        );
+        same_as_tool(
+            &[
+                "links",
+                "--template",
+                "a/b",
+                "--from",
+                "2024-06-01",
+                "--to",
+                "2024-06-02",
+            ],
+            "get_link_stats",
+            json!({"templateKey": "a/b", "startDate": "2024-06-01", "endDate": "2024-06-02"}),
+        );
+        assert!(
+            call(&["trace", "a@example.com", "--json"])
+                .unwrap()
+                .unwrap()
+                .json
         );
         assert_eq!(call(&["verify"]).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_arguments_are_named_as_the_contract_names_them() {
+        let bad = call(&["stats", "--from", "2024-13-01"]).unwrap().unwrap();
+        assert_eq!(
+            bad.query.unwrap_err().to_string(),
+            "invalid argument `startDate`: \"2024-13-01\" is not a date (YYYY-MM-DD)"
+        );
+        let bad = call(&["suppressed", "--limit", "0"]).unwrap().unwrap();
+        assert_eq!(
+            bad.query.unwrap_err().to_string(),
+            "invalid argument `limit`: must be an integer from 1 to 1000, got 0"
+        );
         let err = call(&["events", "campaign", "x"]).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -10,6 +10,7 @@ use mailshot_engine::clock::now;
 use mailshot_engine::lines::LineSource;
 use mailshot_engine::reactions::RunnerStats;
 use mailshot_engine::report::{IngestSummary, Rejection, VerifyReport};
+use mailshot_projections::query::Query;
 use mailshot_projections::{Projection, ProjectionReader, Subscriber};
 use mailshot_reactors::Reactor;
 use serde_json::{Value, json};
@@ -62,14 +63,14 @@ impl Backend for EmbeddedBackend {
         self.queries.place()
     }
 
-    fn query(&self, tool: &str, args: &Value) -> Result<Value, BackendError> {
+    fn query(&self, query: &Query) -> Result<Value, BackendError> {
         match &self.writer {
             // One process opens an LMDB environment once: with the writer open, read its store.
             Some(writer) => {
                 let snapshot = writer.store.snapshot().map_err(BackendError::failed)?;
-                Ok(queries::answer(&writer.log, &snapshot, tool, args, now())?)
+                Ok(queries::answer(&writer.log, &snapshot, query, now())?)
             }
-            None => self.queries.query(tool, args),
+            None => self.queries.query(query),
         }
     }
 
@@ -222,8 +223,8 @@ impl Queries for DataDirQueries {
         format!("data dir {}", self.dir.display())
     }
 
-    fn query(&self, tool: &str, args: &Value) -> Result<Value, BackendError> {
+    fn query(&self, query: &Query) -> Result<Value, BackendError> {
         let reader = self.reader()?;
-        Ok(queries::run_query(&reader, tool, args, now())?)
+        Ok(queries::run_query(&reader, query, now())?)
     }
 }

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use mailshot_domain::SystemEvent;
-use mailshot_projections::query::QueryError;
+use mailshot_projections::query::{Query, QueryError};
 use mailshot_projections::{Projection, Subscriber};
 use mailshot_reactors::Reactor;
 use serde_json::Value;
@@ -61,9 +61,9 @@ pub trait Queries: Send + Sync {
     /// `AWS prefix mailshot`.
     fn place(&self) -> String;
 
-    /// Answers `tool` (an MCP tool name) with `args` (its JSON arguments), exactly as the
-    /// contract specifies its JSON, as of the wall clock (which hides expired event rows).
-    fn query(&self, tool: &str, args: &Value) -> Result<Value, BackendError>;
+    /// Answers `query` exactly as the contract specifies its JSON, as of the wall clock
+    /// (which hides expired event rows).
+    fn query(&self, query: &Query) -> Result<Value, BackendError>;
 }
 
 /// A runtime holding a log and its projections.
@@ -73,7 +73,7 @@ pub trait Backend {
 
     /// Answers one query of the contract, as [`Queries::query`] does, from what this backend
     /// holds now (including what it has just ingested).
-    fn query(&self, tool: &str, args: &Value) -> Result<Value, BackendError>;
+    fn query(&self, query: &Query) -> Result<Value, BackendError>;
 
     /// A handle answering queries from any thread (the MCP server's), reading the same data.
     fn queries(&self) -> Arc<dyn Queries>;

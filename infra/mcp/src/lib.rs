@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use mailshot_engine::backend::Queries;
+use mailshot_projections::query::Query;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -226,8 +227,9 @@ impl MailshotMcp {
             None => Value::Null,
         };
         let tool = spec.name;
+        let query = Query::from_tool(tool, &args).map_err(|e| ToolFailure(e.to_string()))?;
         let queries = Arc::clone(&self.queries);
-        let answer = tokio::task::spawn_blocking(move || queries.query(tool, &args)).await;
+        let answer = tokio::task::spawn_blocking(move || queries.query(&query)).await;
         let answer =
             answer.map_err(|e| ToolFailure(format!("internal error answering {tool}: {e}")))?;
         answer.map_err(|e| {

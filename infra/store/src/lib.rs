@@ -15,6 +15,8 @@ mod meta;
 mod reader;
 mod space;
 mod sync;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -571,56 +573,6 @@ impl LmdbStore {
             }
         }
         Ok(first)
-    }
-
-    /// Overwrites one row of a live table. Only for tests that corrupt a projection on purpose.
-    #[doc(hidden)]
-    pub fn corrupt_row_for_tests(
-        &self,
-        table: Table,
-        key: &[u8],
-        value: &[u8],
-    ) -> Result<(), StoreError> {
-        let mut txn = self.write_txn()?;
-        let slot = self.live_slots(&txn)?[projection_index(table.projection())];
-        self.table(slot, table)
-            .put(&mut txn, key, value)
-            .map_err(|e| self.lmdb(e))?;
-        self.commit(txn)
-    }
-
-    /// Empties a projection's live tables and forgets its checkpoint and version, as in a data
-    /// dir written before the projection existed. Only for tests of backfills.
-    #[doc(hidden)]
-    pub fn forget_projection_for_tests(&self, projection: Projection) -> Result<(), StoreError> {
-        let mut txn = self.write_txn()?;
-        let slot = self.live_slots(&txn)?[projection_index(projection)];
-        for table in Table::of(projection) {
-            self.table(slot, table)
-                .clear(&mut txn)
-                .map_err(|e| self.lmdb(e))?;
-        }
-        self.put_meta(&mut txn, &checkpoint_key(projection, slot), &[])?;
-        self.put_meta(&mut txn, &version_key(projection, slot), &[])?;
-        self.commit(txn)
-    }
-
-    /// Overwrites the stored fold version of a projection's live slot. Only for tests of
-    /// rebuild-on-version-change.
-    #[doc(hidden)]
-    pub fn set_version_for_tests(
-        &self,
-        projection: Projection,
-        version: u32,
-    ) -> Result<(), StoreError> {
-        let mut txn = self.write_txn()?;
-        let slot = self.live_slots(&txn)?[projection_index(projection)];
-        self.put_meta(
-            &mut txn,
-            &version_key(projection, slot),
-            &u64::from(version).to_be_bytes(),
-        )?;
-        self.commit(txn)
     }
 }
 

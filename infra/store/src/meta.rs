@@ -15,7 +15,7 @@ pub const REACTOR_CHECKPOINT_KEY: &str = "reactor/next";
 /// 1 (no layout stored) was the bare 16-byte identity.
 pub const IDS_LAYOUT: u64 = 2;
 
-const IDS_LAYOUT_KEY: &str = "layout/ids";
+pub(crate) const IDS_LAYOUT_KEY: &str = "layout/ids";
 
 impl LmdbStore {
     /// The `u64` stored under `key` in the meta table, if any.
@@ -72,37 +72,6 @@ impl LmdbStore {
         self.put_meta(&mut txn, IDS_LAYOUT_KEY, &IDS_LAYOUT.to_be_bytes())?;
         self.commit(txn)?;
         Ok(discarded)
-    }
-
-    /// Rewrites the dedup index as a data dir from before the current layout holds it: keys
-    /// are the bare 16-byte identities and no layout is stored. Only for tests of the upgrade.
-    #[doc(hidden)]
-    pub fn downgrade_ids_layout_for_tests(&self) -> Result<(), StoreError> {
-        let mut txn = self.write_txn()?;
-        let mut rows = Vec::new();
-        for row in self.ids.iter(&txn).map_err(|e| self.lmdb(e))? {
-            let (key, value) = row.map_err(|e| self.lmdb(e))?;
-            rows.push((key[4..].to_vec(), value.to_vec()));
-        }
-        self.ids.clear(&mut txn).map_err(|e| self.lmdb(e))?;
-        for (key, value) in rows {
-            self.ids
-                .put(&mut txn, &key, &value)
-                .map_err(|e| self.lmdb(e))?;
-        }
-        self.put_meta(&mut txn, IDS_LAYOUT_KEY, &[])?;
-        self.commit(txn)
-    }
-
-    /// Every key of the dedup index. Only for tests.
-    #[doc(hidden)]
-    pub fn dedup_keys_for_tests(&self) -> Result<Vec<Vec<u8>>, StoreError> {
-        let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
-        let mut keys = Vec::new();
-        for row in self.ids.iter(&txn).map_err(|e| self.lmdb(e))? {
-            keys.push(row.map_err(|e| self.lmdb(e))?.0.to_vec());
-        }
-        Ok(keys)
     }
 
     /// The highest point any part of the store has taken the log in to: one past the last

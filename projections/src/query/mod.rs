@@ -24,7 +24,7 @@ pub use args::{Args, DEFAULT_LIMIT, MAX_LIMIT};
 pub use typed::{DateRange, EventList, EventsQuery, Limit, Query, StatsQuery};
 
 /// Why a query could not be answered.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
     /// An argument is missing or invalid; `name` is the argument as the caller spelled it.
     #[error("invalid argument `{name}`: {reason}")]

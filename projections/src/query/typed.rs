@@ -14,7 +14,7 @@ use super::QueryError;
 use super::args::{self, Args, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::Partition;
 
-/// One query of the contract (DESIGN §5), with arguments already checked.
+/// One query of the contract (docs/design.md §6), with arguments already checked.
 ///
 /// Build one with [`Query::from_tool`] or the constructors; answer it with
 /// [`answer`](super::answer).

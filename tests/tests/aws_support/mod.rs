@@ -13,6 +13,7 @@ use mailshot_aws::processor::Processor;
 use mailshot_aws::{Aws, Names, lambda};
 use mailshot_domain::Timestamp;
 use mailshot_embedded::Reader;
+use mailshot_projections::query::Query;
 use serde_json::{Value, json};
 
 /// The emulator's endpoint; fails the test (never skips) when it is not configured.
@@ -118,7 +119,7 @@ impl Env {
 
     /// Answers a query from the live generation at `now`.
     pub fn query(&self, tool: &str, args: &Value, now: Timestamp) -> Value {
-        mailshot_aws::queries::run_query(&self.aws, tool, args, now)
+        mailshot_aws::queries::run_query(&self.aws, &Query::from_tool(tool, args).unwrap(), now)
             .unwrap_or_else(|e| panic!("aws {tool} {args}: {e}"))
     }
 
@@ -190,7 +191,7 @@ impl Env {
 
 /// The embedded runtime's answer to a query over `data` at `now`.
 pub fn embedded_query(reader: &Reader, tool: &str, args: &Value, now: Timestamp) -> Value {
-    mailshot_embedded::queries::run_query(reader, tool, args, now)
+    mailshot_embedded::queries::run_query(reader, &Query::from_tool(tool, args).unwrap(), now)
         .unwrap_or_else(|e| panic!("embedded {tool} {args}: {e}"))
 }
 
