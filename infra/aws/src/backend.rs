@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use mailshot_domain::SystemEvent;
-use mailshot_engine::backend::{Backend, BackendError, Queries};
+use mailshot_engine::backend::{Backend, BackendError, Queries, Usage};
 use mailshot_engine::clock::now;
 use mailshot_engine::lines::LineSource;
 use mailshot_engine::progress::Progress;
@@ -37,6 +37,11 @@ pub struct AwsBackend {
 impl AwsBackend {
     /// Connects to the deployment of `prefix` (else `$MAILSHOT_AWS_PREFIX`, else `mailshot`).
     pub fn connect(prefix: Option<&str>) -> Result<AwsBackend, AwsError> {
+        AwsBackend::connect_to(Names::resolve(prefix))
+    }
+
+    /// Connects to the deployment named by `names`.
+    pub fn connect_to(names: Names) -> Result<AwsBackend, AwsError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -44,7 +49,7 @@ impl AwsBackend {
             .map_err(|e| {
                 AwsError::Other(format!("starting the async runtime for the AWS SDK: {e}"))
             })?;
-        let aws = runtime.block_on(Aws::connect(Names::resolve(prefix)));
+        let aws = runtime.block_on(Aws::connect(names));
         let processor = Processor::new(&aws);
         Ok(AwsBackend {
             aws,
@@ -147,7 +152,7 @@ impl Backend for AwsBackend {
         None
     }
 
-    fn subscriber(&self, email: &str) -> Result<Option<Subscriber>, BackendError> {
+    fn subscriber(&mut self, email: &str) -> Result<Option<Subscriber>, BackendError> {
         let tables = self.aws.live_tables().map_err(BackendError::failed)?;
         DynamoReader::new(&self.aws, tables)
             .subscriber(email)
@@ -190,6 +195,13 @@ impl Backend for AwsBackend {
 
     fn verify(&mut self) -> Result<Vec<VerifyReport>, BackendError> {
         crate::verify::verify(&self.aws).map_err(BackendError::failed)
+    }
+
+    fn usage(&mut self) -> Result<Usage, BackendError> {
+        Ok(Usage {
+            items_read: Some(self.aws.items_read()),
+            ..Usage::default()
+        })
     }
 }
 

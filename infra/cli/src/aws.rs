@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
+use mailshot_aws::Names;
 use mailshot_aws::backend::AwsBackend;
 use mailshot_engine::backend::Backend;
 
@@ -23,14 +24,37 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Process { follow } => process(&mut backend, *follow, cli.config.as_deref()),
-        Command::Bench { inputs, seed, json } => super::aws_bench::run(
-            backend.aws(),
-            inputs.unwrap_or(super::aws_bench::AWS_INPUTS),
-            *seed,
-            *json,
-        ),
+        Command::Bench { inputs, seed, json } => bench(&backend, *inputs, *seed, *json),
         _ => unreachable!("the caller passes init, process and bench only"),
     }
+}
+
+/// `bench` on AWS: in a scratch deployment next to `backend`'s (same account and endpoint,
+/// prefix `<prefix>-bench-<hex>`), deleted at the end.
+fn bench(
+    backend: &AwsBackend,
+    inputs: Option<u64>,
+    seed: u64,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let prefix = format!("{}-bench-{:08x}", backend.aws().names.prefix, nanos as u32);
+    eprintln!("bench: scratch deployment {prefix}");
+    let mut scratch = AwsBackend::connect_to(Names::new(&prefix))?;
+    scratch.aws().init(1)?;
+    let dir = tempfile::Builder::new()
+        .prefix("mailshot-bench")
+        .tempdir()?;
+    let plan = super::bench::Plan::remote(inputs);
+    let result = super::bench::run(&mut scratch, dir.path(), plan, seed, json);
+    eprintln!("bench: deleting {prefix}");
+    let destroyed = scratch.aws().destroy();
+    let code = result?;
+    destroyed?;
+    Ok(code)
 }
 
 /// `process [--follow]`: drains the stream through the processor, with the reactors of the

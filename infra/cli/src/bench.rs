@@ -1,5 +1,17 @@
-//! `mailshot bench`: ingest, query and replay figures on N generated inputs, in a scratch
-//! data dir. Every figure in BENCHMARKS.md comes from this command.
+//! `mailshot bench`: ingest, query and replay figures on N generated inputs, in scratch space
+//! of the backend (a temporary data dir; on AWS a scratch deployment, deleted at the end).
+//! Every figure in BENCHMARKS.md comes from this command. The phases are the same on every
+//! backend (written once against [`Backend`]); each figure is reported where the backend can
+//! measure it:
+//!
+//! - `ingest_per_s`, `stats_p50_us`, `stats_p99_us`, `replay_per_s`: everywhere;
+//! - where a processor folds after ingest (AWS): `process_per_s`, `transactions`,
+//!   `item_writes_per_input` and `write_units_per_input` (a transactional write costs 2 WCU
+//!   per KB; items are under 1 KB except the archived input itself, so this is a lower
+//!   bound), `read_units_per_input` and `stats_reads_per_query` (items read: one RCU each for
+//!   strongly consistent reads under 4 KB); against an emulator the rates are regression
+//!   figures only;
+//! - where data is on local disk (embedded): `bytes_per_input`, and the tables on stderr.
 //!
 //! Memory is reported twice: `peak_rss_mb` is the kernel's high-water mark (VmHWM), which
 //! counts the LMDB map's file pages that the run touched (page cache, reclaimable);
@@ -12,18 +24,45 @@ use std::time::Instant;
 
 use hdrhistogram::Histogram;
 use mailshot_domain::{Day, InputBody, parse_line};
-use mailshot_projections::{Projection, query};
+use mailshot_engine::backend::Backend;
+use mailshot_engine::lines::{DEFAULT_MAX_INPUT_BYTES, LineSource};
+use mailshot_projections::query::Query;
 use mailshot_workload::{Generator, WorkloadConfig};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
-use mailshot_embedded::{Writer, rebuild};
-use mailshot_engine::clock::now;
-use mailshot_engine::lines::LineSource;
+/// How much a bench does on one backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Inputs generated and ingested.
+    pub inputs: u64,
+    /// Stats queries timed for the latency histogram...
+    pub stats_queries: u64,
+    /// ...after this many untimed ones (so that the p99 measures the query, not the first
+    /// touches of its pages).
+    pub warm_up_queries: u64,
+}
 
-/// Stats queries timed for the latency histogram, after [`WARM_UP_QUERIES`] untimed ones (so
-/// the p99 measures the query, not the first touches of its pages).
-const STATS_QUERIES: u64 = 50_000;
-const WARM_UP_QUERIES: u64 = 2_000;
+impl Plan {
+    /// The embedded runtime's bench: `inputs` (default 100,000) and 50,000 stats queries.
+    pub fn embedded(inputs: Option<u64>) -> Plan {
+        Plan {
+            inputs: inputs.unwrap_or(100_000),
+            stats_queries: 50_000,
+            warm_up_queries: 2_000,
+        }
+    }
+
+    /// A remote backend's bench, where every input is a stream record and a transaction:
+    /// `inputs` (default 500) and 200 stats queries.
+    #[cfg(feature = "aws")]
+    pub fn remote(inputs: Option<u64>) -> Plan {
+        Plan {
+            inputs: inputs.unwrap_or(500),
+            stats_queries: 200,
+            warm_up_queries: 0,
+        }
+    }
+}
 
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -78,21 +117,6 @@ impl AnonPeak {
     }
 }
 
-fn dir_size(path: &std::path::Path) -> u64 {
-    let mut total = 0;
-    if let Ok(entries) = std::fs::read_dir(path) {
-        for e in entries.flatten() {
-            match e.metadata() {
-                Ok(m) if m.is_dir() => total += dir_size(&e.path()),
-                // Allocated blocks, not the apparent length: LMDB's map file is sparse.
-                Ok(m) => total += std::os::unix::fs::MetadataExt::blocks(&m) * 512,
-                Err(_) => {}
-            }
-        }
-    }
-    total
-}
-
 /// xorshift64*: enough randomness to pick query ranges, reproducibly.
 pub(super) struct Rng(pub u64);
 impl Rng {
@@ -106,9 +130,6 @@ impl Rng {
         self.next() % n.max(1)
     }
 }
-
-/// Inputs of the embedded bench unless `--inputs` says otherwise.
-pub const EMBEDDED_INPUTS: u64 = 100_000;
 
 /// The generated input of a bench: where its days lie, and templates and sequences seen in
 /// it (sampled), for the stats queries.
@@ -187,72 +208,147 @@ impl BenchInput {
     }
 }
 
-pub fn run(inputs: u64, seed: u64, as_json: bool) -> anyhow::Result<ExitCode> {
-    let scratch = tempfile::Builder::new()
-        .prefix("mailshot-bench")
-        .tempdir()?;
-    let input_path = scratch.path().join("input.ndjson");
-    let input = generate_input(&input_path, inputs, seed)?;
+/// Runs the bench on `backend` (scratch space the caller made and deletes afterwards): the
+/// input is generated into `scratch`, ingested, brought up to date, queried and replayed.
+pub fn run(
+    backend: &mut dyn Backend,
+    scratch: &std::path::Path,
+    plan: Plan,
+    seed: u64,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    let report = measure(backend, scratch, plan, seed)?;
+    if as_json {
+        println!("{}", Value::Object(report));
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn measure(
+    backend: &mut dyn Backend,
+    scratch: &std::path::Path,
+    plan: Plan,
+    seed: u64,
+) -> anyhow::Result<Map<String, Value>> {
+    let round2 = |x: f64| (x * 100.0).round() / 100.0;
+    let input_path = scratch.join("input.ndjson");
+    let input = generate_input(&input_path, plan.inputs, seed)?;
     let input_bytes = std::fs::metadata(&input_path)?.len();
     let mut anon = AnonPeak::start();
-    let data = scratch.path().join("data");
-    let mut writer = Writer::open(&data)?;
-    eprintln!("bench: ingesting {} MB", input_bytes / (1 << 20));
+
+    eprintln!(
+        "bench: ingesting {} MB into {}",
+        input_bytes / (1 << 20),
+        backend.place()
+    );
     let t = Instant::now();
-    let summary = writer.ingest(&[LineSource::File(input_path.clone())], |_| {}, |_| {})?;
+    let summary = backend.ingest(
+        &[LineSource::File(input_path.clone())],
+        DEFAULT_MAX_INPUT_BYTES,
+        &mut |_| {},
+    )?;
     let ingest_secs = t.elapsed().as_secs_f64();
     let ingest_rss = peak_rss_mb();
     std::fs::remove_file(&input_path)?;
+    let per_input = |x: u64| x as f64 / summary.inputs.max(1) as f64;
+    let mut report = Map::new();
+    report.insert("inputs".into(), json!(summary.inputs));
+    report.insert("accepted".into(), json!(summary.accepted));
+    report.insert("duplicates".into(), json!(summary.duplicates));
+    report.insert("rejected".into(), json!(summary.rejected));
+    report.insert("input_mb".into(), json!(input_bytes as f64 / 1048576.0));
+    report.insert(
+        "ingest_per_s".into(),
+        json!((summary.inputs as f64 / ingest_secs).round()),
+    );
 
-    eprintln!("bench: {STATS_QUERIES} stats queries");
+    let reads_before = backend.usage()?.items_read;
+    let t = Instant::now();
+    if let Some(processed) = backend.settle()? {
+        eprintln!("bench: processed");
+        let process_secs = t.elapsed().as_secs_f64();
+        let n = |k: &str| processed[k].as_u64().unwrap_or(0);
+        report.insert("records".into(), json!(n("records")));
+        report.insert("folded".into(), json!(n("folded")));
+        report.insert(
+            "process_per_s".into(),
+            json!(round2(n("records") as f64 / process_secs)),
+        );
+        report.insert("transactions".into(), json!(n("transactions")));
+        report.insert(
+            "item_writes_per_input".into(),
+            json!(round2(per_input(n("itemWrites")))),
+        );
+        report.insert(
+            "write_units_per_input".into(),
+            json!(round2(2.0 * per_input(n("itemWrites")))),
+        );
+        if let (Some(before), Some(after)) = (reads_before, backend.usage()?.items_read) {
+            report.insert(
+                "read_units_per_input".into(),
+                json!(round2(per_input(after - before))),
+            );
+        }
+    }
+
+    eprintln!("bench: {} stats queries", plan.stats_queries);
     let mut hist = Histogram::<u64>::new(3)?;
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    let snapshot_store = writer.store.clone();
-    let now = now();
-    for i in 0..WARM_UP_QUERIES + STATS_QUERIES {
-        let args = input.stats_args(&mut rng);
+    let reads_before = backend.usage()?.items_read;
+    for i in 0..plan.warm_up_queries + plan.stats_queries {
+        let query = Query::from_tool("get_delivery_stats", &input.stats_args(&mut rng))?;
         let t = Instant::now();
-        let snapshot = snapshot_store.snapshot()?;
-        let answer = query::run(&snapshot, "get_delivery_stats", &args, now)?;
-        drop(snapshot);
-        if i >= WARM_UP_QUERIES {
+        let answer = backend.query(&query)?;
+        if i >= plan.warm_up_queries {
             hist.record(t.elapsed().as_nanos() as u64)?;
         }
         std::hint::black_box(answer);
     }
-    let data_bytes = dir_size(&data);
-    for t in writer.store.table_stats()? {
+    let usage = backend.usage()?;
+    if let (Some(before), Some(after)) = (reads_before, usage.items_read) {
+        report.insert(
+            "stats_reads_per_query".into(),
+            json!(round2(
+                (after - before) as f64 / plan.stats_queries.max(1) as f64
+            )),
+        );
+    }
+    report.insert(
+        "stats_p50_us".into(),
+        json!(hist.value_at_quantile(0.5) as f64 / 1000.0),
+    );
+    report.insert(
+        "stats_p99_us".into(),
+        json!(hist.value_at_quantile(0.99) as f64 / 1000.0),
+    );
+    for t in &usage.tables {
         eprintln!(
             "bench: table {:<18} {:>10} rows {:>8.1} MB {:>6.0} B/input",
             t.name,
             t.rows,
             t.bytes as f64 / 1048576.0,
-            t.bytes as f64 / summary.inputs.max(1) as f64
+            per_input(t.bytes)
         );
+    }
+    if let Some(bytes) = usage.bytes_on_disk {
+        report.insert("bytes_per_input".into(), json!(per_input(bytes).round()));
     }
 
     eprintln!("bench: replaying every projection");
     let t = Instant::now();
-    let records = rebuild(&writer, &Projection::ALL)?;
+    let replayed = backend.replay(None)?;
     let replay_secs = t.elapsed().as_secs_f64();
-    let report = json!({
-        "inputs": summary.inputs,
-        "accepted": summary.accepted,
-        "duplicates": summary.duplicates,
-        "rejected": summary.rejected,
-        "input_mb": input_bytes as f64 / 1048576.0,
-        "ingest_per_s": (summary.inputs as f64 / ingest_secs).round(),
-        "stats_p50_us": hist.value_at_quantile(0.5) as f64 / 1000.0,
-        "stats_p99_us": hist.value_at_quantile(0.99) as f64 / 1000.0,
-        "peak_rss_mb": ingest_rss.max(peak_rss_mb()).round(),
-        "peak_anon_mb": anon.peak_mb().round(),
-        "bytes_per_input": (data_bytes as f64 / summary.inputs.max(1) as f64).round(),
-        "replay_per_s": (records as f64 / replay_secs).round(),
-    });
-    if as_json {
-        println!("{report}");
-    } else {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    }
-    Ok(ExitCode::SUCCESS)
+    let records = replayed["records"].as_u64().unwrap_or(0);
+    report.insert(
+        "replay_per_s".into(),
+        json!((records as f64 / replay_secs).round()),
+    );
+    report.insert(
+        "peak_rss_mb".into(),
+        json!(ingest_rss.max(peak_rss_mb()).round()),
+    );
+    report.insert("peak_anon_mb".into(), json!(anon.peak_mb().round()));
+    Ok(report)
 }

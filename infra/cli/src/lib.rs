@@ -5,8 +5,6 @@
 
 #[cfg(feature = "aws")]
 mod aws;
-#[cfg(feature = "aws")]
-mod aws_bench;
 mod bench;
 mod demo;
 mod query;
@@ -298,7 +296,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Bench { inputs, seed, json } if cli.backend == BackendKind::Embedded => {
-            return bench::run(inputs.unwrap_or(bench::EMBEDDED_INPUTS), *seed, *json);
+            let scratch = tempfile::Builder::new()
+                .prefix("mailshot-bench")
+                .tempdir()?;
+            let mut backend = EmbeddedBackend::new(&scratch.path().join("data"));
+            let plan = bench::Plan::embedded(*inputs);
+            return bench::run(&mut backend, scratch.path(), plan, *seed, *json);
         }
         Command::Init { .. } | Command::Process { .. } if cli.backend == BackendKind::Embedded => {
             anyhow::bail!(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use mailshot_domain::SystemEvent;
-use mailshot_engine::backend::{Backend, BackendError, Queries};
+use mailshot_engine::backend::{Backend, BackendError, Queries, TableUsage, Usage};
 use mailshot_engine::clock::now;
 use mailshot_engine::lines::LineSource;
 use mailshot_engine::reactions::RunnerStats;
@@ -47,6 +47,8 @@ impl EmbeddedBackend {
         open: fn(&Path) -> Result<Writer, EmbeddedError>,
     ) -> Result<&mut Writer, BackendError> {
         if self.writer.is_none() {
+            // One process opens an LMDB environment once: let go of the reader's first.
+            self.queries.forget_reader();
             self.writer = Some(open(&self.dir).map_err(BackendError::failed)?);
         }
         Ok(self.writer.as_mut().expect("opened above"))
@@ -139,17 +141,9 @@ impl Backend for EmbeddedBackend {
         ))
     }
 
-    fn subscriber(&self, email: &str) -> Result<Option<Subscriber>, BackendError> {
-        let writer = self.writer.as_ref();
-        let reader;
-        let store = match writer {
-            Some(writer) => &writer.store,
-            None => {
-                reader = self.queries.reader()?;
-                &reader.store
-            }
-        };
-        let snapshot = store.snapshot().map_err(BackendError::failed)?;
+    fn subscriber(&mut self, email: &str) -> Result<Option<Subscriber>, BackendError> {
+        let writer = self.writer()?;
+        let snapshot = writer.store.snapshot().map_err(BackendError::failed)?;
         snapshot.subscriber(email).map_err(BackendError::failed)
     }
 
@@ -185,6 +179,42 @@ impl Backend for EmbeddedBackend {
         let writer = self.writer_with(Writer::open_for_rebuild)?;
         verify(writer).map_err(BackendError::failed)
     }
+
+    fn usage(&mut self) -> Result<Usage, BackendError> {
+        let tables = match &self.writer {
+            Some(writer) => writer.store.table_stats(),
+            None => self.queries.reader()?.store.table_stats(),
+        }
+        .map_err(BackendError::failed)?;
+        Ok(Usage {
+            bytes_on_disk: Some(allocated_bytes(&self.dir)),
+            tables: tables
+                .into_iter()
+                .map(|t| TableUsage {
+                    name: t.name,
+                    rows: t.rows,
+                    bytes: t.bytes,
+                })
+                .collect(),
+            items_read: None,
+        })
+    }
+}
+
+/// The bytes allocated to the files under `path`: blocks, not apparent lengths (LMDB's map
+/// file is sparse).
+fn allocated_bytes(path: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for e in entries.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => total += allocated_bytes(&e.path()),
+                Ok(m) => total += std::os::unix::fs::MetadataExt::blocks(&m) * 512,
+                Err(_) => {}
+            }
+        }
+    }
+    total
 }
 
 /// Queries of a data dir from any thread: its reader is opened read-only on the first query
@@ -202,6 +232,14 @@ impl DataDirQueries {
             dir: dir.to_path_buf(),
             reader: Mutex::new(None),
         }
+    }
+
+    /// Drops the cached reader (the next query opens it again).
+    fn forget_reader(&self) {
+        self.reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
     }
 
     fn reader(&self) -> Result<Arc<Reader>, BackendError> {

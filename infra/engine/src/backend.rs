@@ -20,6 +20,30 @@ use crate::lines::LineSource;
 use crate::reactions::RunnerStats;
 use crate::report::{IngestSummary, Rejection, VerifyReport};
 
+/// What a backend's data and work cost so far: the figures `bench` reports beside its
+/// timings, each where the backend can tell it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Bytes the data takes on disk (the embedded data dir, allocated blocks).
+    pub bytes_on_disk: Option<u64>,
+    /// Rows and bytes of each table, where the store can tell them.
+    pub tables: Vec<TableUsage>,
+    /// Items this process has read from the store so far (DynamoDB: about one read unit
+    /// each), where reads are billed.
+    pub items_read: Option<u64>,
+}
+
+/// The size of one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableUsage {
+    /// The table's name.
+    pub name: String,
+    /// Its rows.
+    pub rows: u64,
+    /// The bytes of its pages.
+    pub bytes: u64,
+}
+
 /// Why a backend did not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -119,8 +143,9 @@ pub trait Backend {
     /// DIR`), if the runtime keeps them somewhere to look at.
     fn effects_report(&self) -> Option<String>;
 
-    /// The subscriber row of a normalised address.
-    fn subscriber(&self, email: &str) -> Result<Option<Subscriber>, BackendError>;
+    /// The subscriber row of a normalised address, read as the check of an admin action
+    /// that will change data (so the embedded runtime opens its writer for it).
+    fn subscriber(&mut self, email: &str) -> Result<Option<Subscriber>, BackendError>;
 
     /// Who is acting: the OS user on the embedded runtime, the caller's AWS identity on AWS.
     fn actor(&self) -> Result<String, BackendError>;
@@ -135,6 +160,9 @@ pub trait Backend {
 
     /// Rebuilds every projection apart and compares its digest with the live one.
     fn verify(&mut self) -> Result<Vec<VerifyReport>, BackendError>;
+
+    /// What the data and the work so far cost (see [`Usage`]).
+    fn usage(&mut self) -> Result<Usage, BackendError>;
 }
 
 #[cfg(test)]
