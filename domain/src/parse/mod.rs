@@ -141,7 +141,7 @@ pub fn parse_line(line: &[u8]) -> Vec<Result<Input<'_>, InputError>> {
 /// inner event of a record whose MAC verifies as mailshot's own, and reads every other record
 /// with [`parse_external_input`]: an unsigned `mailshot.*` event is rejected as a reserved
 /// source, a wrapper whose MAC does not verify for its bad signature (see
-/// `infra/src/aws/signing.rs`). The embedded runtime has no stream: only its own ingest and
+/// `infra/aws/src/signing.rs`). The embedded runtime has no stream: only its own ingest and
 /// commands write its log.
 pub fn parse_external_line(line: &[u8]) -> Vec<Result<Input<'_>, InputError>> {
     parse_line(line)

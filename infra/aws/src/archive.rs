@@ -14,7 +14,7 @@
 //!
 //! Offsets: reserved in blocks by one atomic `ADD` per batch, so they are unique, increasing in
 //! reservation order and never reused. The archive is read by Query, block partition by block
-//! partition; a reserved offset that was never committed (see [`crate::aws`]) is a hole the
+//! partition; a reserved offset that was never committed (see [`crate`]) is a hole the
 //! reader skips.
 
 use std::collections::HashMap;

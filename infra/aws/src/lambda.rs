@@ -1,6 +1,6 @@
 //! The Lambda handlers: ordinary async functions that the binaries in `src/bin` wire with
 //! `lambda_runtime::run(service_fn(…))` and that tests call directly with real
-//! `aws_lambda_events` payloads. The work is synchronous (see [`crate::aws`] on blocking), so
+//! `aws_lambda_events` payloads. The work is synchronous (see [`crate`] on blocking), so
 //! each handler runs it on a blocking thread.
 
 use std::sync::{Arc, Mutex, PoisonError};

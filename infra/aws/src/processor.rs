@@ -1,5 +1,5 @@
 //! The processor: Kinesis records → the archive and the DynamoDB projections, exactly once in
-//! effect (the scheme is in the module doc of [`crate::aws`]). The Lambda handler and
+//! effect (the scheme is in the module doc of [`crate`]). The Lambda handler and
 //! `mailshot --backend aws process` both go through [`Processor::process_event`]; `replay`
 //! folds the archive into a fresh generation through the same commit path.
 

@@ -250,7 +250,18 @@ impl DataDirQueries {
         if let Some(reader) = slot.as_ref() {
             return Ok(Arc::clone(reader));
         }
-        let reader = Arc::new(Reader::open(&self.dir).map_err(BackendError::failed)?);
+        let reader = Reader::open(&self.dir).map_err(|e| {
+            if self.dir.join("store").is_dir() || self.dir.join("log").is_dir() {
+                BackendError::failed(e)
+            } else {
+                // Nothing there: most likely the wrong `--data`, or nothing ingested yet.
+                BackendError::Refused(format!(
+                    "no data yet in {dir} (run `mailshot --data {dir} ingest FILE` first)",
+                    dir = self.dir.display()
+                ))
+            }
+        })?;
+        let reader = Arc::new(reader);
         *slot = Some(Arc::clone(&reader));
         Ok(reader)
     }

@@ -108,7 +108,7 @@ impl Writer {
     }
 
     /// With reactors attached, the subscriber rows they will plan `batch` on, read before
-    /// it is folded (see [`crate::reactors::AsOf`]).
+    /// it is folded (see [`mailshot_engine::reactions::AsOf`]).
     fn reactor_base_of(&self, batch: &ParsedBatch) -> Result<Option<ReactorBase>, EmbeddedError> {
         if self.reactor.is_none() {
             return Ok(None);

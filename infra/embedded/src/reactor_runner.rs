@@ -35,7 +35,7 @@ use crate::{EmbeddedError, Writer};
 /// and its outcomes are in the log.
 pub use mailshot_store::REACTOR_CHECKPOINT_KEY as CHECKPOINT_KEY;
 
-/// Meta key prefix of send claims (see the module docs of [`crate::reactors`]).
+/// Meta key prefix of send claims (see the module docs).
 const CLAIM_PREFIX: &str = "reactor/claim/";
 
 /// Records reacted to per round (claims, effects, outcomes, checkpoint): bounds memory.

@@ -1,7 +1,7 @@
 //! The DynamoDB projection store: [`DynamoReader`] answers the query contract with Query,
 //! GetItem and BatchGetItem (never Scan); [`RecordWriter`] buffers one record's fold and turns
 //! it into the items of one `TransactWriteItems` (see the exactly-once scheme in the module
-//! doc of [`crate::aws`]).
+//! doc of [`crate`]).
 //!
 //! Keys (every table has a string `pk` and `sk`, except rollups whose `sk` is a number):
 //!
