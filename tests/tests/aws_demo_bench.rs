@@ -75,10 +75,7 @@ fn aws_bench_prints_its_figures_and_deletes_its_scratch_deployment() {
     // The generator's lines for 60 inputs and bench's default seed (7); a line may hold
     // several inputs (a Lambda SNS event with several records).
     let (lines, _) = generate(60, 7);
-    let inputs: usize = lines
-        .iter()
-        .map(|l| mailshot_domain::parse_line(l.as_bytes()).len())
-        .sum();
+    let inputs = inputs_in(&lines);
     assert_eq!(report["inputs"], inputs, "{report}");
     assert_eq!(report["folded"], report["accepted"], "{report}");
     assert_eq!(report["records"], report["accepted"], "{report}");

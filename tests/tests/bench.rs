@@ -16,10 +16,7 @@ fn embedded_bench_reports_its_figures_from_a_scratch_data_dir() {
     );
     // The generator's lines for 300 inputs and seed 3; a line may hold several inputs.
     let (lines, truth) = generate(300, 3);
-    let inputs: usize = lines
-        .iter()
-        .map(|l| mailshot_domain::parse_line(l.as_bytes()).len())
-        .sum();
+    let inputs = inputs_in(&lines);
     assert_eq!(report["inputs"], inputs, "{report}");
     assert_eq!(report["accepted"], truth.accepted, "{report}");
     assert_eq!(report["duplicates"], truth.duplicates, "{report}");

@@ -55,6 +55,15 @@ pub fn generate(n: u64, seed: u64) -> (Vec<String>, Truth) {
     (lines, g.truth().clone())
 }
 
+/// The inputs in `lines` (a line may hold several, e.g. a Lambda SNS event with several
+/// records).
+pub fn inputs_in(lines: &[String]) -> usize {
+    lines
+        .iter()
+        .map(|l| mailshot_domain::parse_line(l.as_bytes()).len())
+        .sum()
+}
+
 /// Writes `lines` as NDJSON to `path`.
 pub fn write_lines(path: &Path, lines: &[String]) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
