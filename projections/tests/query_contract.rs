@@ -13,8 +13,8 @@ use mailshot_domain::log::Offset;
 use mailshot_projections::query::{self, EventList, Query};
 use mailshot_projections::rollups::{Counts, Level, SLOTS};
 use mailshot_projections::{
-    EventKey, EventRow, EventScan, Execution, LinkCount, Page, Projection, ProjectionReader, Scope,
-    Subscriber, SuppressedEntry, SuppressionCause,
+    EventKey, EventRow, EventScan, Execution, LinkCount, Page, Projection, ProjectionReader, Row,
+    RowKey, Scope, Subscriber, SuppressedEntry, SuppressionCause, Table,
 };
 use serde_json::{Value, json};
 
@@ -133,6 +133,20 @@ impl ProjectionReader for Fake {
 
     fn history(&self, _: &str) -> Result<Vec<Offset>, Infallible> {
         unreachable!("no projection query reads the history")
+    }
+
+    fn get_row(&self, _: Table, _: RowKey<'_>) -> Result<Option<Vec<u8>>, Infallible> {
+        unreachable!("no query reads one generic row")
+    }
+
+    fn scan_rows(
+        &self,
+        _: Table,
+        _: &str,
+        _: Option<&[u8]>,
+        _: usize,
+    ) -> Result<Page<Row>, Infallible> {
+        unreachable!("no query reads generic rows yet")
     }
 
     fn link_counts(

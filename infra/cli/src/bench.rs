@@ -233,7 +233,7 @@ pub fn run(inputs: u64, seed: u64, as_json: bool) -> anyhow::Result<ExitCode> {
 
     eprintln!("bench: replaying every projection");
     let t = Instant::now();
-    let records = rebuild(&writer, &Projection::ALL)?;
+    let records = rebuild(&writer, Projection::all())?;
     let replay_secs = t.elapsed().as_secs_f64();
     let report = json!({
         "inputs": summary.inputs,

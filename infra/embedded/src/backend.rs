@@ -167,7 +167,7 @@ impl Backend for EmbeddedBackend {
     fn replay(&mut self, projection: Option<Projection>) -> Result<Value, BackendError> {
         let projections = match projection {
             Some(p) => vec![p],
-            None => Projection::ALL.to_vec(),
+            None => Projection::all().to_vec(),
         };
         let writer = self.writer_with(Writer::open_for_rebuild)?;
         let started = std::time::Instant::now();

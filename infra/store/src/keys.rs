@@ -12,13 +12,20 @@ use std::sync::LazyLock;
 use mailshot_domain::log::Offset;
 use mailshot_domain::{Day, EventType, FactId, Timestamp};
 use mailshot_projections::rollups::period_bytes;
-use mailshot_projections::{EngagementKey, EngagementKind, LinkKey, Partition};
+use mailshot_projections::{EngagementKey, EngagementKind, LinkKey, Partition, RowKey};
 
 /// Appends `part` with its u16 big-endian length.
 pub fn push_part(out: &mut Vec<u8>, part: &str) {
     let len = u16::try_from(part.len()).unwrap_or(u16::MAX);
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&part.as_bytes()[..usize::from(len)]);
+}
+
+/// Appends the key of a generic row: its partition with its u16 length, then its sort key. The
+/// rows of a partition are contiguous and in sort-key order.
+pub fn push_row_key(out: &mut Vec<u8>, key: RowKey<'_>) {
+    push_part(out, key.partition);
+    out.extend_from_slice(key.sort);
 }
 
 /// Bytes of a sort key in its binary form: time, type, suffix.
