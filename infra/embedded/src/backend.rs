@@ -47,6 +47,10 @@ impl EmbeddedBackend {
         open: fn(&Path) -> Result<Writer, EmbeddedError>,
     ) -> Result<&mut Writer, BackendError> {
         if self.writer.is_none() {
+            // One process opens an LMDB environment once: a reader this backend opened for
+            // an earlier call (`unsuppress` reads the subscriber first) is closed, and queries
+            // read the writer's store from now on.
+            self.queries.close_reader();
             self.writer = Some(open(&self.dir).map_err(BackendError::failed)?);
         }
         Ok(self.writer.as_mut().expect("opened above"))
@@ -202,6 +206,14 @@ impl DataDirQueries {
             dir: dir.to_path_buf(),
             reader: Mutex::new(None),
         }
+    }
+
+    /// Drops the reader opened so far, if any (it closes when no query holds it any more).
+    fn close_reader(&self) {
+        self.reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
     }
 
     fn reader(&self) -> Result<Arc<Reader>, BackendError> {
