@@ -14,6 +14,7 @@ mod projection;
 pub mod query;
 mod record;
 pub mod rollups;
+pub mod sort_key;
 mod store;
 mod subscriber;
 
