@@ -146,8 +146,9 @@ fn strip_offsets(v: &mut Value) {
 }
 
 /// The projections with log positions factored out (they legitimately depend on arrival
-/// order): events, rollups and links byte for byte; subscribers as JSON without `offset`
-/// fields, the suppressed index as is, and the history index as a set of (email, raw input).
+/// order): every projection but subscribers byte for byte (events, rollups, links, and any
+/// registered since); subscribers as JSON without `offset` fields, the suppressed index as is,
+/// and the history index as a set of (email, raw input).
 #[derive(Debug, PartialEq, Eq)]
 pub struct OrderFreeState {
     pub exact: BTreeMap<&'static str, Rows>,
@@ -158,8 +159,10 @@ pub struct OrderFreeState {
 
 pub fn order_free_state(log: &SegmentLog, store: &LmdbStore) -> OrderFreeState {
     let mut exact = BTreeMap::new();
-    for p in [Projection::EVENTS, Projection::ROLLUPS, Projection::LINKS] {
-        exact.insert(p.name(), rows(store, p));
+    for &p in Projection::all() {
+        if p != Projection::SUBSCRIBERS {
+            exact.insert(p.name(), rows(store, p));
+        }
     }
     let mut subscribers = BTreeMap::new();
     let mut suppressed = BTreeSet::new();
