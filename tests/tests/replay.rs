@@ -418,9 +418,12 @@ fn a_replay_reports_each_phase_unless_quiet() {
         .filter(|l| l.starts_with("replaying"))
         .collect();
     assert_eq!(phases.len(), 3, "{stderr}");
+    let names: Vec<&str> = Projection::all().iter().map(|p| p.name()).collect();
+    assert!(names.starts_with(&["events", "subscribers", "rollups", "links"]));
     assert!(
         phases[0].starts_with(&format!(
-            "replaying events, subscribers, rollups, links: {records} records in "
+            "replaying {}: {records} records in ",
+            names.join(", ")
         )),
         "{stderr}"
     );
