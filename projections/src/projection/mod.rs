@@ -448,6 +448,7 @@ registry![
     subscribers::Subscribers,
     rollups::Rollups,
     links::Links,
+    messages::Messages,
 ];
 
 #[cfg(test)]
