@@ -14,14 +14,23 @@
 //! order gives the same rows. A message's rows are one partition, its recipients in address
 //! order and each recipient's events oldest first; the rows point at the event rows of the
 //! events projection (recipient and sort key are their key), which hold the event details.
+//!
+//! `get_message` ([`answer`]) reads the partition, then the event rows it points at (one
+//! BatchGetItem per 100 on DynamoDB). Event rows expire 365 days after their event (hidden
+//! from queries, and deleted by DynamoDB's TTL); message rows do not: an old message still
+//! answers its template, sequence, send time and recipients, with the events not yet expired.
 
 use std::borrow::Cow;
 
-use mailshot_domain::EngagementFact;
+use mailshot_domain::{EngagementFact, Timestamp};
+use serde_json::{Value, json};
 
 use super::{ProjectionModule, Table, TableSpec};
+use crate::query::{QueryError, event_item};
 use crate::sort_key::{fact_sort_key, push_sort_key};
-use crate::{EventRow, ProjectionWriter, RecordView, RowKey, RowSink};
+use crate::{
+    EventKey, EventRow, ProjectionReader, ProjectionWriter, RecordView, RowKey, RowSink,
+};
 
 /// SES message id → its recipients and their events.
 pub struct Messages;
@@ -33,7 +42,7 @@ impl ProjectionModule for Messages {
     const NAME: &'static str = "messages";
     const VERSION: u32 = 1;
     const TABLES: &'static [TableSpec] = &[TableSpec::rows("messages")];
-    const QUERIES: &'static [&'static str] = &[];
+    const QUERIES: &'static [&'static str] = &["get_message"];
 
     fn fold_write_only<S: RowSink>(record: &RecordView<'_>, sink: &mut S) -> Result<(), S::Error> {
         let (mut sort, mut value) = (Vec::new(), Vec::new());
@@ -88,6 +97,105 @@ fn row_value(fact: &EngagementFact<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&template[..usize::from(len)]);
     out.extend_from_slice(fact.sequence_id.as_bytes());
+}
+
+/// A message row read back: the event it points at and what it says of the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MessageRow {
+    /// The recipient (normalised): the event row's partition.
+    pub email: String,
+    /// The event row's sort key (`EVT#…`).
+    pub sort_key: String,
+    pub sent_at: Timestamp,
+    pub template_key: String,
+    pub sequence_id: String,
+}
+
+impl MessageRow {
+    /// Decodes a row's sort key and value; `None` when they are not a message row's.
+    pub(crate) fn decode(sort: &[u8], value: &[u8]) -> Option<MessageRow> {
+        let zero = sort.iter().position(|&b| b == 0)?;
+        let email = std::str::from_utf8(&sort[..zero]).ok()?.to_string();
+        let (sort_key, used) = crate::sort_key::read_sort_key(&sort[zero + 1..])?;
+        if zero + 1 + used != sort.len() {
+            return None;
+        }
+        let sent_at = Timestamp(i64::from_be_bytes(value.get(..8)?.try_into().ok()?));
+        let len = usize::from(u16::from_be_bytes(value.get(8..10)?.try_into().ok()?));
+        let template_key = std::str::from_utf8(value.get(10..10 + len)?).ok()?;
+        let sequence_id = std::str::from_utf8(value.get(10 + len..)?).ok()?;
+        Some(MessageRow {
+            email,
+            sort_key,
+            sent_at,
+            template_key: template_key.to_string(),
+            sequence_id: sequence_id.to_string(),
+        })
+    }
+}
+
+/// Rows read per page while a message's rows are gathered.
+const PAGE: usize = 1_000;
+
+/// `get_message`: the message's template, sequence and send time, and each recipient (in
+/// address order) with the items of its events, oldest first. The event items are those of
+/// the event lists (docs/design.md §6.2); events whose rows have expired at `now` are left
+/// out, while the recipient stays listed. Template, sequence and send time are those of the
+/// first recipient's earliest event (every event of a message carries the same ones).
+pub(crate) fn answer<R: ProjectionReader>(
+    reader: &R,
+    message_id: &str,
+    now: Timestamp,
+) -> Result<Value, QueryError> {
+    let partition = partition(message_id);
+    let mut rows = Vec::new();
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = reader
+            .scan_rows(TABLE, &partition, after.as_deref(), PAGE)
+            .map_err(QueryError::store)?;
+        for row in &page.items {
+            rows.push(MessageRow::decode(&row.sort, &row.value).ok_or_else(|| {
+                QueryError::Store(format!("corrupt row of message {message_id}"))
+            })?);
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let Some(first) = rows.first() else {
+        return Err(QueryError::NotFound(format!("no message {message_id}")));
+    };
+    let keys: Vec<EventKey> = rows
+        .iter()
+        .map(|r| EventKey {
+            email: r.email.clone(),
+            sort_key: r.sort_key.clone(),
+        })
+        .collect();
+    let events = reader.events(&keys).map_err(QueryError::store)?;
+    let mut recipients: Vec<(&str, Vec<Value>)> = Vec::new();
+    for (row, event) in rows.iter().zip(&events) {
+        if recipients.last().is_none_or(|(email, _)| *email != row.email) {
+            recipients.push((&row.email, Vec::new()));
+        }
+        if let Some(event) = event.as_ref().filter(|e| !e.expired(now)) {
+            let (_, items) = recipients.last_mut().expect("pushed above");
+            items.push(event_item(event));
+        }
+    }
+    let recipients: Vec<Value> = recipients
+        .into_iter()
+        .map(|(email, events)| json!({"email": email, "events": events}))
+        .collect();
+    Ok(json!({
+        "messageId": message_id,
+        "templateKey": first.template_key,
+        "sequenceId": first.sequence_id,
+        "sentAt": first.sent_at.to_string(),
+        "recipients": recipients,
+    }))
 }
 
 #[cfg(test)]
@@ -155,6 +263,34 @@ mod tests {
         let mut again = Rows::default();
         let Ok(()) = Messages::fold_write_only(&view, &mut again);
         assert!(again.0.is_empty());
+    }
+
+    #[test]
+    fn a_row_decodes_to_the_event_it_points_at_and_its_message() {
+        let input = parse_input(include_str!(
+            "../../../domain/tests/fixtures/ses-click.json"
+        ))
+        .expect("fixture parses");
+        let InputBody::Ses(facts) = &input.body else {
+            panic!("an SES input")
+        };
+        let fact = &facts[0];
+        let (mut sort, mut value) = (Vec::new(), Vec::new());
+        row_sort_key(fact, &mut sort);
+        row_value(fact, &mut value);
+        let row = EventRow::from_fact(fact);
+        assert_eq!(
+            MessageRow::decode(&sort, &value),
+            Some(MessageRow {
+                email: row.email,
+                sort_key: row.sort_key,
+                sent_at: fact.sent_at,
+                template_key: row.template_key,
+                sequence_id: row.sequence_id,
+            })
+        );
+        assert_eq!(MessageRow::decode(&sort[..sort.len() - 1], &value), None);
+        assert_eq!(MessageRow::decode(&sort, &value[..9]), None);
     }
 
     #[test]
