@@ -63,6 +63,7 @@ proptest! {
         let reference = state_of(&lines, 1);
         prop_assert!(!reference.exact["events"].is_empty());
         prop_assert!(!reference.exact["rollups"].is_empty());
+        prop_assert!(!reference.exact["messages"].is_empty());
         prop_assert!(!reference.history.is_empty());
         let other = state_of(&shuffled(&lines, shuffle_seed), chunks);
         for (name, rows) in &reference.exact {
