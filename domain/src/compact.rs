@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! compact = u8 COMPACT_VERSION | u8 envelope | u32 LE fact count | fact × count
-//! fact    = 16-byte id | u8 event type | i64 LE timestamp ms | u8 optional-field bitmask
+//! fact    = 16-byte id | u8 event type | i64 LE timestamp ms | i64 LE sent-at ms
+//!           | u8 optional-field bitmask
 //!           | u8 unsubscribeAll (0 none, 1 false, 2 true)
 //!           | email, recipient, sesMessageId, templateKey, sequenceId,
 //!             then each present optional field in bit order
@@ -22,7 +23,8 @@ use crate::{EngagementFact, Envelope, EventType, FactId, Input, InputBody, Times
 /// The version of this layout *and* of the parser output it records. Bump it whenever either
 /// changes, so that logs written before are parsed from their raw JSON again.
 /// `tests/compact.rs` pins a digest of the parser's output to catch a forgotten bump.
-pub const COMPACT_VERSION: u8 = 1;
+/// 2: facts carry their message's send time (`mail.timestamp`).
+pub const COMPACT_VERSION: u8 = 2;
 
 /// Optional fields in bit order.
 const OPTIONAL: usize = 7;
@@ -61,6 +63,7 @@ fn encode_fact(fact: &EngagementFact<'_>, out: &mut Vec<u8>) -> bool {
     out.extend_from_slice(&fact.id.0);
     out.push(fact.event_type as u8);
     out.extend_from_slice(&fact.timestamp.0.to_le_bytes());
+    out.extend_from_slice(&fact.sent_at.0.to_le_bytes());
     let optional = optional_fields(fact);
     let mut present = 0u8;
     for (bit, field) in optional.iter().enumerate() {
@@ -135,8 +138,8 @@ pub fn decode(bytes: &[u8]) -> Result<(Envelope, InputBody<'_>), CompactFault> {
         .get(usize::from(r.u8()?))
         .ok_or(CompactFault::Malformed)?;
     let count = u32::from_le_bytes(r.array()?) as usize;
-    // Every fact takes at least 46 bytes: a damaged count cannot make us allocate much.
-    let mut facts = Vec::with_capacity(count.min(bytes.len() / 46));
+    // Every fact takes at least 54 bytes: a damaged count cannot make us allocate much.
+    let mut facts = Vec::with_capacity(count.min(bytes.len() / 54));
     for _ in 0..count {
         facts.push(decode_fact(&mut r)?);
     }
@@ -152,6 +155,7 @@ fn decode_fact<'a>(r: &mut Reader<'a>) -> Result<EngagementFact<'a>, CompactFaul
         .get(usize::from(r.u8()?))
         .ok_or(CompactFault::Malformed)?;
     let timestamp = Timestamp(i64::from_le_bytes(r.array()?));
+    let sent_at = Timestamp(i64::from_le_bytes(r.array()?));
     let present = r.u8()?;
     if present >> OPTIONAL != 0 {
         return Err(CompactFault::Malformed);
@@ -188,6 +192,7 @@ fn decode_fact<'a>(r: &mut Reader<'a>) -> Result<EngagementFact<'a>, CompactFaul
         email,
         recipient,
         timestamp,
+        sent_at,
         ses_message_id,
         template_key,
         sequence_id,

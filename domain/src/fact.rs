@@ -88,6 +88,8 @@ pub struct EngagementFact<'a> {
     pub recipient: Cow<'a, str>,
     /// The type's own timestamp (docs/design.md §3.3, "Event time").
     pub timestamp: Timestamp,
+    /// When SES accepted the message: `mail.timestamp`, the same in every event of a message.
+    pub sent_at: Timestamp,
     /// `mail.messageId`.
     pub ses_message_id: Cow<'a, str>,
     /// `X-Template-Key` header, else tag `templateKey` with `--` → `/`, else `""`.
@@ -133,6 +135,7 @@ impl EngagementFact<'_> {
             email: self.email,
             recipient: own(self.recipient),
             timestamp: self.timestamp,
+            sent_at: self.sent_at,
             ses_message_id: own(self.ses_message_id),
             template_key: own(self.template_key),
             sequence_id: own(self.sequence_id),

@@ -15,6 +15,8 @@ fn assert_order_shipped(f: &EngagementFact<'_>, event_type: EventType, timestamp
     assert_eq!(f.email, JORDAN);
     assert_eq!(f.recipient, JORDAN);
     assert_eq!(f.timestamp.to_string(), timestamp);
+    // Every event of the message carries its send time, `mail.timestamp`.
+    assert_eq!(f.sent_at.to_string(), "2024-06-03T14:02:10.815Z");
     assert_eq!(f.ses_message_id, MID);
     assert_eq!(f.template_key, "order-shipped");
     assert_eq!(f.sequence_id, "seq_20240603_000481");

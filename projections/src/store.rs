@@ -5,7 +5,7 @@ use mailshot_domain::log::Offset;
 use mailshot_domain::{Day, EngagementFact, Timestamp};
 
 use crate::rollups::{Counts, Level, RollupKey, Scope};
-use crate::{EventKey, EventRow, Partition, Projection, Subscriber};
+use crate::{EventKey, EventRow, Partition, Projection, Subscriber, Table};
 
 /// Opens and clicks are counted once per (message, recipient) on the day of the earliest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -51,13 +51,35 @@ pub struct LinkCount {
     pub unique_clicks: i64,
 }
 
-/// The write side, inside one batch. Reads see the batch's own earlier writes. A batch is
-/// committed atomically with the checkpoints set through [`ProjectionWriter::set_checkpoint`].
-pub trait ProjectionWriter {
+/// A generic row's key: a partition and a sort key within it (docs/design.md §5). Rows of one
+/// partition are read together, in sort-key byte order ([`ProjectionReader::scan_rows`]). The
+/// embedded store keys the row `[u16 BE length] partition, sort`; the DynamoDB store keeps it
+/// as the item `ROW#<table>#<partition>` / hex of `sort`. Keep keys short: the embedded store
+/// refuses a key over 511 bytes, DynamoDB a partition over 2 KB or a sort key over 512 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RowKey<'a> {
+    pub partition: &'a str,
+    pub sort: &'a [u8],
+}
+
+/// A generic row of one partition, as [`ProjectionReader::scan_rows`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Its sort key within the partition.
+    pub sort: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
+/// Where the write-only folds ([`ProjectionModule::fold_write_only`]) put their rows: rows
+/// that depend on the record alone, put without reading anything. Putting the same row twice
+/// leaves one row. A rebuild gathers them apart from the store and bulk-loads them; a sink
+/// that cannot read keeps a write-only fold honest.
+///
+/// [`ProjectionModule::fold_write_only`]: crate::ProjectionModule::fold_write_only
+pub trait RowSink {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Stores an event row in the events table and its template and sequence indexes.
-    /// Putting the same row twice leaves one row.
     fn put_event(&mut self, row: &EventRow) -> Result<(), Self::Error>;
 
     /// Stores the event row of a new fact, exactly as `put_event(&EventRow::from_fact(fact))`
@@ -67,6 +89,19 @@ pub trait ProjectionWriter {
         self.put_event(&EventRow::from_fact(fact))
     }
 
+    /// Notes that the record at `offset` concerns `email` (the audit trail index).
+    fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), Self::Error>;
+
+    /// Stores a generic row of `table` (a [`crate::Layout::Rows`] table), replacing any row
+    /// with its key.
+    fn put_row(&mut self, table: Table, key: RowKey<'_>, value: &[u8]) -> Result<(), Self::Error>;
+}
+
+/// The write side, inside one batch: everything a [`RowSink`] takes, and the reads and
+/// read-modify-writes of the stateful folds. Reads see the batch's own earlier writes. A batch
+/// is committed atomically with the checkpoints set through
+/// [`ProjectionWriter::set_checkpoint`].
+pub trait ProjectionWriter: RowSink {
     /// Adds `deltas` to a rollup row.
     fn add_counts(&mut self, key: &RollupKey, deltas: &Counts) -> Result<(), Self::Error>;
 
@@ -110,9 +145,6 @@ pub trait ProjectionWriter {
     /// Stores a subscriber row and keeps the suppressed-subscribers index in step.
     fn put_subscriber(&mut self, subscriber: &Subscriber) -> Result<(), Self::Error>;
 
-    /// Notes that the record at `offset` concerns `email` (the audit trail index).
-    fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), Self::Error>;
-
     /// Adds clicks and unique clickers to a links row.
     fn add_link_counts(
         &mut self,
@@ -120,6 +152,17 @@ pub trait ProjectionWriter {
         clicks: i64,
         unique: i64,
     ) -> Result<(), Self::Error>;
+
+    /// A generic row of a stateful fold's table, as this batch sees it (its own
+    /// [`ProjectionWriter::set_row`]s included). A table is written either through
+    /// [`RowSink::put_row`] (write-only) or through `set_row` (stateful), never both: rows put
+    /// through `put_row` in the current batch may not be read back.
+    fn get_row(&mut self, table: Table, key: RowKey<'_>) -> Result<Option<Vec<u8>>, Self::Error>;
+
+    /// Stores a generic row read (or found absent) through [`ProjectionWriter::get_row`] in
+    /// this batch. Stores that others may write concurrently (DynamoDB) commit it only if
+    /// the row is still as it was read.
+    fn set_row(&mut self, table: Table, key: RowKey<'_>, value: &[u8]) -> Result<(), Self::Error>;
 
     /// Records that `projection` has folded every record before `next_offset`.
     fn set_checkpoint(
@@ -165,6 +208,13 @@ pub trait ProjectionReader {
     /// One event row.
     fn event(&self, key: &EventKey) -> Result<Option<EventRow>, Self::Error>;
 
+    /// Event rows by key, in the order of `keys` (`None` where there is none). Stores that
+    /// can read many keys in one call (DynamoDB's BatchGetItem) override the default, which
+    /// reads them one by one.
+    fn events(&self, keys: &[EventKey]) -> Result<Vec<Option<EventRow>>, Self::Error> {
+        keys.iter().map(|key| self.event(key)).collect()
+    }
+
     /// The sum of the rollup rows of `scope` at `level` with periods `from..=to`: one ordered
     /// range read.
     fn sum_counts(
@@ -195,6 +245,20 @@ pub trait ProjectionReader {
         from_day: i32,
         to_day: i32,
     ) -> Result<Vec<LinkCount>, Self::Error>;
+
+    /// One generic row.
+    fn get_row(&self, table: Table, key: RowKey<'_>) -> Result<Option<Vec<u8>>, Self::Error>;
+
+    /// The generic rows of one partition of `table` in sort-key order, after the sort key
+    /// `after` when given, at most `limit` of them; `next` is the last sort key returned when
+    /// more may follow.
+    fn scan_rows(
+        &self,
+        table: Table,
+        partition: &str,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Page<Row>, Self::Error>;
 
     /// The offset each projection has folded up to (the checkpoint), if any.
     fn checkpoint(&self, projection: Projection) -> Result<Option<Offset>, Self::Error>;

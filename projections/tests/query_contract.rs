@@ -13,8 +13,8 @@ use mailshot_domain::log::Offset;
 use mailshot_projections::query::{self, EventList, Query};
 use mailshot_projections::rollups::{Counts, Level, SLOTS};
 use mailshot_projections::{
-    EventKey, EventRow, EventScan, Execution, LinkCount, Page, Projection, ProjectionReader, Scope,
-    Subscriber, SuppressedEntry, SuppressionCause,
+    EventKey, EventRow, EventScan, Execution, LinkCount, Page, Projection, ProjectionReader, Row,
+    RowKey, Scope, Subscriber, SuppressedEntry, SuppressionCause, Table,
 };
 use serde_json::{Value, json};
 
@@ -78,8 +78,34 @@ impl ProjectionReader for Fake {
         })
     }
 
-    fn event(&self, _: &EventKey) -> Result<Option<EventRow>, Infallible> {
-        unreachable!("no query reads one event")
+    fn event(&self, key: &EventKey) -> Result<Option<EventRow>, Infallible> {
+        self.log(format!("event {} {}", key.email, key.sort_key));
+        // b's event has expired; a's open row is missing.
+        if key.sort_key.contains("#open#") {
+            return Ok(None);
+        }
+        let ttl = if key.email == "b@x.io" {
+            NOW.as_secs()
+        } else {
+            NOW.as_secs() + 1
+        };
+        Ok(Some(EventRow {
+            email: key.email.clone(),
+            event_type: key.sort_key.split('#').nth(2).unwrap_or("?").to_string(),
+            template_key: "welcome".into(),
+            sequence_id: "onboarding".into(),
+            subject: None,
+            timestamp: key.sort_key.split('#').nth(1).unwrap_or("?").to_string(),
+            ses_message_id: "m1".into(),
+            link_url: None,
+            user_agent: None,
+            bounce_type: None,
+            bounce_sub_type: None,
+            diagnostic_code: None,
+            feedback_type: None,
+            ttl,
+            sort_key: key.sort_key.clone(),
+        }))
     }
 
     fn sum_counts(
@@ -133,6 +159,57 @@ impl ProjectionReader for Fake {
 
     fn history(&self, _: &str) -> Result<Vec<Offset>, Infallible> {
         unreachable!("no projection query reads the history")
+    }
+
+    fn get_row(&self, _: Table, _: RowKey<'_>) -> Result<Option<Vec<u8>>, Infallible> {
+        unreachable!("no query reads one generic row")
+    }
+
+    /// Message rows (the layout of the messages projection): partition `m1` has three rows
+    /// over two pages, any other none.
+    fn scan_rows(
+        &self,
+        table: Table,
+        partition: &str,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Page<Row>, Infallible> {
+        self.log(format!(
+            "scan_rows {table} {partition} after {:?} limit {limit}",
+            after.map(hex)
+        ));
+        if partition != "m1" {
+            return Ok(Page {
+                items: vec![],
+                next: None,
+            });
+        }
+        let row = |email: &str, sort_key: &str| {
+            let mut sort = email.as_bytes().to_vec();
+            sort.push(0);
+            mailshot_projections::sort_key::push_sort_key(&mut sort, sort_key);
+            let mut value = 1_717_200_000_000i64.to_be_bytes().to_vec();
+            value.extend_from_slice(&7u16.to_be_bytes());
+            value.extend_from_slice(b"welcomeonboarding");
+            Row { sort, value }
+        };
+        Ok(match after {
+            None => {
+                let items = vec![
+                    row("a@x.io", "EVT#2024-06-01T00:00:00.000Z#send#00000001"),
+                    row("a@x.io", "EVT#2024-06-01T00:05:00.000Z#open#00000002"),
+                ];
+                let next = Some(items[1].sort.clone());
+                Page { items, next }
+            }
+            Some(_) => Page {
+                items: vec![
+                    row("a@x.io", "EVT#2024-06-01T00:07:00.000Z#click#00000003"),
+                    row("b@x.io", "EVT#2024-06-01T00:00:00.000Z#send#00000004"),
+                ],
+                next: None,
+            },
+        })
     }
 
     fn link_counts(
@@ -194,6 +271,12 @@ fn cases() -> Vec<(&'static str, Value)> {
     let sup_token = next_token("list_suppressed", &json!({}));
     let upper = sub_token.to_uppercase();
     vec![
+        // get_message: rows over two pages; a missing event row and an expired one left out.
+        ("get_message", json!({"messageId": "m1"})),
+        ("get_message", json!({"messageId": "m2"})),
+        ("get_message", json!({"messageId": ""})),
+        ("get_message", json!({"messageId": 1})),
+        ("get_message", json!({})),
         // Tools and arguments.
         ("no_such_tool", json!({})),
         ("no_such_tool", json!(5)),

@@ -110,6 +110,12 @@ fn constructors_build_the_expected_queries() {
             range: range(None, Some("2024-06-01")),
         }
     );
+    assert_eq!(
+        Query::message(" 010f-Ab ").unwrap(),
+        Query::Message {
+            message_id: " 010f-Ab ".into()
+        }
+    );
     assert_eq!(Limit::DEFAULT.get(), 20);
     assert_eq!(Limit::default(), Limit::DEFAULT);
     assert_eq!(Limit::or_default(Some(7)).unwrap().get(), 7);
@@ -266,6 +272,13 @@ fn constructors_agree_with_from_tool() {
             json!({"email": email}),
         );
     }
+    for id in ["010f018fd5a3b7c1-5e2a9c3d", "", "#x", " "] {
+        check(
+            Query::message(id),
+            "get_message",
+            json!({ "messageId": id }),
+        );
+    }
     assert!(ok > 100 && bad > 1000, "{ok} good, {bad} bad");
 }
 
@@ -293,6 +306,18 @@ fn errors_are_the_contract_texts() {
     assert_eq!(
         err(Query::trace("")),
         "invalid argument `email`: \"\" is not an email address"
+    );
+    assert_eq!(
+        err(Query::message("")),
+        "invalid argument `messageId`: must not be empty"
+    );
+    assert_eq!(
+        err(Query::from_tool("get_message", &json!({}))),
+        "invalid argument `messageId`: is required"
+    );
+    assert_eq!(
+        err(Query::from_tool("get_message", &json!({"messageId": 7}))),
+        "invalid argument `messageId`: must be a string"
     );
     assert_eq!(
         events("a@x.io", Some("opened"), None, None, None),
@@ -465,6 +490,7 @@ fn to_args_round_trips_through_from_tool() {
         Query::suppressed(None, None),
         Query::link_stats(Some("welcome"), Some("2024-06-01"), None),
         Query::link_stats(None, None, None),
+        Query::message("010f018fd5a3b7c1-5e2a9c3d"),
     ];
     for q in queries {
         let q = q.unwrap();
@@ -510,6 +536,7 @@ fn every_tool_has_its_query() {
         "get_subscriber_events" | "get_subscriber" | "trace_subscriber" => {
             json!({"email": "a@x.io"})
         }
+        "get_message" => json!({"messageId": "m"}),
         _ => json!({}),
     };
     for tool in TOOLS {

@@ -6,7 +6,7 @@ use mailshot_domain::log::Offset;
 use mailshot_projections::rollups::Counts;
 use mailshot_projections::{
     EngagementKey, EventRow, FirstEngagement, LinkKey, Projection, ProjectionWriter, RollupKey,
-    Subscriber,
+    RowKey, RowSink, Subscriber, Table,
 };
 
 /// Every projection in ordered maps. Infallible.
@@ -18,10 +18,12 @@ pub struct MemoryWriter {
     pub subscribers: BTreeMap<String, Subscriber>,
     pub history: BTreeMap<String, Vec<Offset>>,
     pub links: BTreeMap<LinkKey, (i64, i64)>,
+    /// Generic rows by (table, partition, sort key).
+    pub rows: BTreeMap<(Table, String, Vec<u8>), Vec<u8>>,
     pub checkpoints: BTreeMap<Projection, Offset>,
 }
 
-impl ProjectionWriter for MemoryWriter {
+impl RowSink for MemoryWriter {
     type Error = std::convert::Infallible;
 
     fn put_event(&mut self, row: &EventRow) -> Result<(), Self::Error> {
@@ -30,6 +32,24 @@ impl ProjectionWriter for MemoryWriter {
         Ok(())
     }
 
+    fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), Self::Error> {
+        let h = self.history.entry(email.to_string()).or_default();
+        if let Err(at) = h.binary_search(&offset) {
+            h.insert(at, offset);
+        }
+        Ok(())
+    }
+
+    fn put_row(&mut self, table: Table, key: RowKey<'_>, value: &[u8]) -> Result<(), Self::Error> {
+        self.rows.insert(
+            (table, key.partition.to_string(), key.sort.to_vec()),
+            value.to_vec(),
+        );
+        Ok(())
+    }
+}
+
+impl ProjectionWriter for MemoryWriter {
     fn add_counts(&mut self, key: &RollupKey, deltas: &Counts) -> Result<(), Self::Error> {
         self.counts.entry(key.clone()).or_default().add(deltas);
         Ok(())
@@ -68,14 +88,6 @@ impl ProjectionWriter for MemoryWriter {
         Ok(())
     }
 
-    fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), Self::Error> {
-        let h = self.history.entry(email.to_string()).or_default();
-        if let Err(at) = h.binary_search(&offset) {
-            h.insert(at, offset);
-        }
-        Ok(())
-    }
-
     fn add_link_counts(
         &mut self,
         key: &LinkKey,
@@ -86,6 +98,17 @@ impl ProjectionWriter for MemoryWriter {
         e.0 += clicks;
         e.1 += unique;
         Ok(())
+    }
+
+    fn get_row(&mut self, table: Table, key: RowKey<'_>) -> Result<Option<Vec<u8>>, Self::Error> {
+        Ok(self
+            .rows
+            .get(&(table, key.partition.to_string(), key.sort.to_vec()))
+            .cloned())
+    }
+
+    fn set_row(&mut self, table: Table, key: RowKey<'_>, value: &[u8]) -> Result<(), Self::Error> {
+        self.put_row(table, key, value)
     }
 
     fn set_checkpoint(

@@ -2,11 +2,11 @@
 //! the state change each caused, recomputed by folding just those records.
 
 use mailshot_domain::log::LogReader;
-use mailshot_domain::{Envelope, InputBody, SystemAction, parse_input};
+use mailshot_domain::{Envelope, InputBody, SystemAction};
 use mailshot_projections::{Projection, ProjectionReader, Subscriber};
 use serde_json::{Map, Value, json};
 
-use crate::{MemoryWriter, fold_record};
+use crate::{MemoryWriter, fold, view};
 
 /// Why a trace failed.
 #[derive(Debug, thiserror::Error)]
@@ -65,8 +65,8 @@ pub fn trace<L: LogReader, R: ProjectionReader>(
                 .get(email)
                 .unwrap_or(&Subscriber::new(email)),
         ));
-        fold_record(&record, &[Projection::Subscribers], &mut memory)
-            .map_err(|e| TraceError::Log(e.to_string()))?;
+        let record_view = view(&record).map_err(|e| TraceError::Log(e.to_string()))?;
+        let Ok(()) = fold(&record_view, [Projection::SUBSCRIBERS], &mut memory);
         let after = visible(memory.subscribers.get(email));
         let mut change = Map::new();
         for (k, v) in &after {
@@ -75,7 +75,7 @@ pub fn trace<L: LogReader, R: ProjectionReader>(
                 change.insert(k.clone(), json!({"before": was, "after": v}));
             }
         }
-        let input = parse_input(&record.raw).map_err(|e| TraceError::Log(e.to_string()))?;
+        let input = &record_view.input;
         let (facts, envelope) = describe(&input.body, email, &record.identities, input.envelope);
         let new = new && memory.subscribers.contains_key(email);
         let summary = summarise(&change, &facts, new);

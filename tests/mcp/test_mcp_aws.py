@@ -23,7 +23,7 @@ from mcp.client.stdio import stdio_client
 CALL_TIMEOUT = 120  # seconds; a hang fails the test instead of blocking it
 TOOLS = {
     "get_subscriber_events", "get_template_events", "get_sequence_events", "get_delivery_stats",
-    "get_subscriber", "trace_subscriber", "list_suppressed", "get_link_stats",
+    "get_subscriber", "trace_subscriber", "list_suppressed", "get_link_stats", "get_message",
 }
 
 

@@ -37,6 +37,7 @@ TOOLS = {
     "trace_subscriber": ["email"],
     "list_suppressed": [],
     "get_link_stats": [],
+    "get_message": ["messageId"],
 }
 EVENT_TYPES = [
     "send", "delivery", "open", "click", "bounce", "complaint", "reject", "renderingFailure",
@@ -108,6 +109,8 @@ class Mailshot:
         elif tool == "get_link_stats":
             cmd = ["links"] + opt(a, "templateKey", "--template") + opt(a, "startDate", "--from")
             cmd += opt(a, "endDate", "--to")
+        elif tool == "get_message":
+            cmd = ["message", a["messageId"]]
         else:
             raise ValueError(tool)
         done = self.run(data, *cmd, "--json")
@@ -238,6 +241,7 @@ async def check_listing(server: Server) -> None:
         "trace_subscriber": {"email"},
         "list_suppressed": {"limit", "nextToken"},
         "get_link_stats": {"templateKey", "startDate", "endDate"},
+        "get_message": {"messageId"},
     }
     for name, props in expected_props.items():
         if name in by_name:
@@ -257,6 +261,7 @@ async def check_queries(server: Server, cli: Mailshot, data: Path) -> dict:
     emails = [i["email"] for i in suppressed.get("items", [])] if isinstance(suppressed, dict) else []
     # A subscriber with events, and the template and sequence of their sends.
     template = sequence = None
+    messages: list[str] = []
     for email in emails[:3]:
         await compare(server, cli, data, "get_subscriber", {"email": email})
         await compare(server, cli, data, "get_subscriber", {"email": email.upper()})
@@ -265,6 +270,8 @@ async def check_queries(server: Server, cli: Mailshot, data: Path) -> dict:
         for item in (events or {}).get("items", []) if isinstance(events, dict) else []:
             template = template or item.get("templateKey")
             sequence = sequence or item.get("sequenceId")
+            if item.get("sesMessageId") not in messages and len(messages) < 4:
+                messages.append(item["sesMessageId"])
         await compare(server, cli, data, "get_subscriber_events", {"email": email, "eventType": "bounce"})
     if emails:
         await compare(server, cli, data, "get_subscriber_events",
@@ -298,6 +305,13 @@ async def check_queries(server: Server, cli: Mailshot, data: Path) -> dict:
     await compare(server, cli, data, "get_delivery_stats", {"startDate": "2024-06-05", "templateKey": template})
     await compare(server, cli, data, "get_delivery_stats", {"endDate": "2024-06-30", "sequenceId": sequence})
     await compare(server, cli, data, "get_delivery_stats", {"startDate": "2030-01-01"})
+
+    check(len(messages) > 0, f"{data.name}: some message ids")
+    for message_id in messages:
+        message = await compare(server, cli, data, "get_message", {"messageId": message_id})
+        if isinstance(message, dict):
+            check(message.get("messageId") == message_id and len(message.get("recipients", [])) > 0,
+                  f"{data.name}: get_message({message_id}) lists recipients: {json.dumps(message)[:300]}")
 
     await compare(server, cli, data, "get_link_stats", {})
     await compare(server, cli, data, "get_link_stats", {"templateKey": template})
@@ -347,6 +361,10 @@ async def check_bad_arguments(server: Server, sample: dict) -> None:
         ("list_suppressed", {"nextToken": "zz"}, "nextToken"),
         ("get_link_stats", {"startDate": "2024-06-31"}, "startDate"),
         ("get_link_stats", {"templateKey": 1}, "templateKey"),
+        ("get_message", {}, "messageId"),
+        ("get_message", {"messageId": 5}, "messageId"),
+        ("get_message", {"messageId": ""}, "messageId"),
+        ("get_message", {"messageId": "m", "email": email}, "email"),
     ]
     if sample.get("token"):
         # A list_suppressed token is not a token of an event list.
@@ -361,11 +379,14 @@ async def check_bad_arguments(server: Server, sample: dict) -> None:
         check(res.is_error is True, f"{tool}({args}): isError, got {text[:200]!r}")
         check(f"`{name}`" in text or name in text, f"{tool}({args}): error names `{name}`: {text!r}")
 
-    # Not-found subscribers are tool errors too.
+    # Not-found subscribers and messages are tool errors too.
     for tool in ("get_subscriber", "trace_subscriber"):
         res = await server.call(tool, {"email": "nobody-at-all@example.org"})
         check(res.is_error is True and "nobody-at-all@example.org" in res.content[0].text,
               f"{tool}(unknown subscriber): tool error naming the address, got {res.content!r}"[:300])
+    res = await server.call("get_message", {"messageId": "no-such-message"})
+    check(res.is_error is True and res.content[0].text == "no message no-such-message",
+          f"get_message(unknown id): tool error naming the id, got {res.content!r}"[:300])
 
     # An unknown tool is a protocol error (or a tool error), and the server lives on.
     try:

@@ -34,6 +34,7 @@ fn aws_mcp_tools_answer_as_the_aws_cli() {
     let mut emails = BTreeSet::new();
     let mut templates = BTreeSet::new();
     let mut sequences = BTreeSet::new();
+    let mut messages = BTreeSet::new();
     for line in &lines {
         let Ok(input) = parse_input(line) else {
             continue;
@@ -48,6 +49,9 @@ fn aws_mcp_tools_answer_as_the_aws_cli() {
                 }
                 if sequences.is_empty() {
                     sequences.insert(f.sequence_id.to_string());
+                }
+                if messages.len() < 2 {
+                    messages.insert(f.ses_message_id.to_string());
                 }
             }
         }
@@ -118,6 +122,13 @@ fn aws_mcp_tools_answer_as_the_aws_cli() {
                 "delivery",
                 "--json",
             ],
+        ));
+    }
+    for id in &messages {
+        calls.push(call(
+            "get_message",
+            json!({"messageId": id}),
+            &["message", id, "--json"],
         ));
     }
     let calls_file = dir.path().join("calls.json");

@@ -361,10 +361,14 @@ fn aws_redelivered_and_partly_failed_batches_change_nothing() {
     assert_eq!(answers(&env, &set), before);
     assert_eq!(env.dump(1), dump_before);
 
-    // Stats and event lists agree with the embedded runtime (offsets aside: the injected
-    // failure left holes, so offsets in subscriber answers differ).
+    // Stats, event lists, links and messages agree with the embedded runtime (offsets aside:
+    // the injected failure left holes, so offsets in subscriber answers differ).
     for (tool, args) in &set {
-        if tool == "get_delivery_stats" || tool.ends_with("_events") || tool == "get_link_stats" {
+        if tool == "get_delivery_stats"
+            || tool.ends_with("_events")
+            || tool == "get_link_stats"
+            || tool == "get_message"
+        {
             assert_eq!(
                 env.query(tool, args, now_2024()),
                 embedded_query(&reader, tool, args, now_2024()),

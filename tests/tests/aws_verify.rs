@@ -8,6 +8,7 @@ mod common;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_support::*;
 use common::*;
+use mailshot_projections::Projection;
 use serde_json::{Value, json};
 
 #[test]
@@ -34,13 +35,19 @@ fn aws_verify_passes_when_clean_and_names_the_corrupted_projection_and_key() {
         .iter()
         .map(|r| r["projection"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["events", "subscribers", "rollups", "links"]);
+    // Every registered projection, in registry order.
+    let registered: Vec<&str> = Projection::all().iter().map(|p| p.name()).collect();
+    assert_eq!(names, registered);
+    assert_eq!(names[..4], ["events", "subscribers", "rollups", "links"]);
     for r in reports.as_array().unwrap() {
         assert_eq!(r["matches"], json!(true), "{r}");
         assert_eq!(r["live_digest"], r["rebuilt_digest"], "{r}");
         assert_eq!(r["first_difference"], Value::Null, "{r}");
     }
     assert!(reports[0]["rows"].as_u64().unwrap() > 0, "{reports}");
+    // The messages projection's generic rows (ROW#messages#… items) are digested too.
+    let messages = &reports[Projection::named("messages").index()];
+    assert!(messages["rows"].as_u64().unwrap() > 0, "{reports}");
     let stderr = String::from_utf8_lossy(&clean.stderr);
     assert!(stderr.contains("events: ok ("), "{stderr}");
     // The scratch generation is gone; the live one is untouched.
@@ -99,8 +106,10 @@ fn aws_verify_passes_when_clean_and_names_the_corrupted_projection_and_key() {
     assert_eq!(subscribers["matches"], json!(false));
     let key = format!("subscribers/SUB#{email}/PROFILE");
     assert_eq!(subscribers["first_difference"], json!(key));
-    for i in [0, 2, 3] {
-        assert_eq!(reports[i]["matches"], json!(true), "{}", reports[i]);
+    for (i, report) in reports.as_array().unwrap().iter().enumerate() {
+        if i != Projection::SUBSCRIBERS.index() {
+            assert_eq!(report["matches"], json!(true), "{report}");
+        }
     }
     let stderr = String::from_utf8_lossy(&corrupt.stderr);
     assert!(
@@ -115,6 +124,60 @@ fn aws_verify_passes_when_clean_and_names_the_corrupted_projection_and_key() {
         tables_with_prefix(&env, &format!("{}-g2-", env.prefix)),
         Vec::<String>::new()
     );
+
+    // A generic row (the messages projection's) changed: verify classifies it by its table.
+    let message = lines
+        .iter()
+        .filter_map(|l| mailshot_domain::parse_input(l).ok())
+        .find_map(|input| match input.body {
+            mailshot_domain::InputBody::Ses(facts) => Some(facts[0].ses_message_id.to_string()),
+            _ => None,
+        })
+        .expect("an SES input");
+    let rows = env
+        .rt
+        .block_on(
+            env.aws
+                .ddb
+                .query()
+                .table_name(&tables.aux)
+                .key_condition_expression("pk = :p")
+                .expression_attribute_values(
+                    ":p",
+                    AttributeValue::S(format!("ROW#messages#{message}")),
+                )
+                .consistent_read(true)
+                .send(),
+        )
+        .unwrap();
+    let mut row = rows.items()[0].clone();
+    let AttributeValue::S(sk) = &row["sk"] else {
+        panic!("sk is a string: {row:?}")
+    };
+    let key = format!("aux/ROW#messages#{message}/{sk}");
+    let AttributeValue::B(value) = &row["v"] else {
+        panic!("v is binary: {row:?}")
+    };
+    let mut value = value.clone().into_inner();
+    value[0] ^= 1;
+    row.insert("v".into(), AttributeValue::B(value.into()));
+    env.rt
+        .block_on(
+            env.aws
+                .ddb
+                .put_item()
+                .table_name(&tables.aux)
+                .set_item(Some(row))
+                .send(),
+        )
+        .unwrap();
+    let corrupt = env.cli(&["verify"]);
+    assert_eq!(corrupt.status.code(), Some(1));
+    let reports: Value = serde_json::from_slice(&corrupt.stdout).unwrap();
+    let messages = &reports[Projection::named("messages").index()];
+    assert_eq!(messages["projection"], "messages");
+    assert_eq!(messages["matches"], json!(false));
+    assert_eq!(messages["first_difference"], json!(key));
 }
 
 #[test]

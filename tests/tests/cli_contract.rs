@@ -408,6 +408,74 @@ fn subscriber_and_suppressed_json_contract() {
     );
 }
 
+/// `message`: one SES message with its recipients and every event of each, oldest first, as
+/// the event lists show them; an unknown id exits 1 naming it.
+#[test]
+fn message_json_contract() {
+    let data = data_dir();
+    let id = "0100018fd2c41a7e-6b3f29d1-4c8e-4a57-9f21-7d0e8b5c3a91-000000";
+    let message = cli_json(data.path(), &["message", id, "--json"]);
+    assert_eq!(
+        keys(&message),
+        [
+            "messageId",
+            "recipients",
+            "sentAt",
+            "sequenceId",
+            "templateKey"
+        ]
+    );
+    let day = fixture_day();
+    assert_eq!(message["messageId"], id);
+    assert_eq!(message["templateKey"], "order-shipped");
+    assert_eq!(message["sequenceId"], "seq_20240603_000481");
+    // mail.timestamp, the same in every event of the message.
+    assert_eq!(message["sentAt"], format!("{day}T14:02:10.815Z"));
+    let recipients = message["recipients"].as_array().unwrap();
+    assert_eq!(recipients.len(), 1);
+    assert_eq!(keys(&recipients[0]), ["email", "events"]);
+    assert_eq!(recipients[0]["email"], JORDAN);
+    let events = recipients[0]["events"].as_array().unwrap();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["complaint", "send", "delivery", "bounce", "open", "click"]
+    );
+    // The items of the subscriber's event list (every event of Jordan is of this message),
+    // oldest first instead of newest first.
+    let list = cli_json(
+        data.path(),
+        &["events", "subscriber", JORDAN, "--limit", "1000", "--json"],
+    );
+    let mut newest_first = list["items"].as_array().unwrap().clone();
+    newest_first.reverse();
+    assert_eq!(*events, newest_first);
+
+    // For people: the message, then each recipient's events.
+    let out = run_cli(data.path(), &["message", id]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(&format!("message   {id}\ntemplate  order-shipped\n")),
+        "{text}"
+    );
+    assert!(text.contains(&format!("\n{JORDAN}\n")), "{text}");
+    assert!(
+        text.contains("bounce            Permanent NoEmail"),
+        "{text}"
+    );
+
+    fails_naming(
+        data.path(),
+        &["message", "no-such-message", "--json"],
+        &["no message no-such-message"],
+    );
+    fails_naming(data.path(), &["message", "", "--json"], &["`messageId`"]);
+}
+
 #[test]
 fn unsuppress_lifts_the_suppression_through_the_log() {
     let data = data_dir();

@@ -17,18 +17,18 @@ fn rebuild_equals_the_live_fold() {
     let mut writer = Writer::open(dir.path()).unwrap();
     ingest_lines(&mut writer, &lines);
     let live = all_rows(&writer.store);
-    for p in Projection::ALL {
+    for &p in Projection::all() {
         assert!(!live[p.name()].is_empty(), "{p} is empty");
     }
     let stats = q(&writer, "get_delivery_stats", json!({}));
 
     // One projection alone, then all of them.
-    rebuild(&writer, &[Projection::Rollups]).unwrap();
+    rebuild(&writer, &[Projection::ROLLUPS]).unwrap();
     assert!(
         all_rows(&writer.store) == live,
         "rebuilding rollups changed a projection"
     );
-    let folded = rebuild(&writer, &Projection::ALL).unwrap();
+    let folded = rebuild(&writer, Projection::all()).unwrap();
     assert_eq!(folded, truth.accepted, "every log record replayed once");
     assert!(
         all_rows(&writer.store) == live,
@@ -88,26 +88,26 @@ fn an_old_data_dir_backfills_a_new_projection_on_open() {
     ingest_lines(&mut writer, &lines);
     let links = q(&writer, "get_link_stats", json!({}));
     assert!(links["links"].as_array().unwrap().len() > 3, "{links}");
-    let rows_before = rows(&writer.store, Projection::Links);
+    let rows_before = rows(&writer.store, Projection::LINKS);
     let everything = all_rows(&writer.store);
 
     // A data dir written before the links projection existed.
-    writer.store.forget_projection(Projection::Links).unwrap();
+    writer.store.forget_projection(Projection::LINKS).unwrap();
     assert_eq!(
         q(&writer, "get_link_stats", json!({})),
         json!({"links": []})
     );
-    let progress = writer.store.progress(Projection::Links, false).unwrap();
+    let progress = writer.store.progress(Projection::LINKS, false).unwrap();
     assert_eq!((progress.checkpoint, progress.version), (None, None));
     drop(writer);
 
     let writer = Writer::open(dir.path()).unwrap();
     assert_eq!(q(&writer, "get_link_stats", json!({})), links);
-    assert!(rows(&writer.store, Projection::Links) == rows_before);
+    assert!(rows(&writer.store, Projection::LINKS) == rows_before);
     assert!(all_rows(&writer.store) == everything);
-    let progress = writer.store.progress(Projection::Links, false).unwrap();
+    let progress = writer.store.progress(Projection::LINKS, false).unwrap();
     assert_eq!(progress.checkpoint, Some(writer.log.end_offset().unwrap()));
-    assert_eq!(progress.version, Some(Projection::Links.version()));
+    assert_eq!(progress.version, Some(Projection::LINKS.version()));
 }
 
 #[test]
@@ -125,13 +125,13 @@ fn a_changed_fold_version_rebuilds_on_open() {
     wrong[0] ^= 0x40;
     writer
         .store
-        .corrupt_row(Table::Rollups, &key, &wrong)
+        .corrupt_row(Table::ROLLUPS, &key, &wrong)
         .unwrap();
     writer
         .store
-        .set_version(Projection::Rollups, Projection::Rollups.version() + 1)
+        .set_version(Projection::ROLLUPS, Projection::ROLLUPS.version() + 1)
         .unwrap();
-    assert!(rows(&writer.store, Projection::Rollups) != everything["rollups"]);
+    assert!(rows(&writer.store, Projection::ROLLUPS) != everything["rollups"]);
     drop(writer);
 
     let writer = Writer::open(dir.path()).unwrap();
@@ -143,10 +143,10 @@ fn a_changed_fold_version_rebuilds_on_open() {
     assert_eq!(
         writer
             .store
-            .progress(Projection::Rollups, false)
+            .progress(Projection::ROLLUPS, false)
             .unwrap()
             .version,
-        Some(Projection::Rollups.version())
+        Some(Projection::ROLLUPS.version())
     );
 }
 
@@ -205,7 +205,7 @@ fn a_rebuild_that_meets_an_unparsable_record_fails_and_leaves_the_live_projectio
         .unwrap();
     // Mark the record as folded, so that only a rebuild's reading thread meets it.
     let mut batch = writer.store.begin().unwrap();
-    for p in Projection::ALL {
+    for &p in Projection::all() {
         batch.set_checkpoint(p, bad + 1).unwrap();
     }
     batch.set_ids_checkpoint(bad + 1).unwrap();
@@ -214,7 +214,7 @@ fn a_rebuild_that_meets_an_unparsable_record_fails_and_leaves_the_live_projectio
     let live = all_rows(&writer.store);
     let stats = q(&writer, "get_delivery_stats", json!({}));
 
-    let err = rebuild(&writer, &Projection::ALL).unwrap_err();
+    let err = rebuild(&writer, Projection::all()).unwrap_err();
     assert!(
         err.to_string()
             .contains(&format!("log record {bad} does not parse")),
@@ -230,8 +230,8 @@ fn ingested_data_dir(n: u64, seed: u64) -> (tempfile::TempDir, Rows, Rows) {
     let mut writer = Writer::open(dir.path()).unwrap();
     ingest_lines(&mut writer, &lines);
     let (events, rollups) = (
-        rows(&writer.store, Projection::Events),
-        rows(&writer.store, Projection::Rollups),
+        rows(&writer.store, Projection::EVENTS),
+        rows(&writer.store, Projection::ROLLUPS),
     );
     (dir, events, rollups)
 }
@@ -244,12 +244,12 @@ fn verify_passes_on_an_intact_store() {
     assert!(out.status.success(), "{stderr}");
     let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let reports = reports.as_array().unwrap();
-    assert_eq!(reports.len(), 4);
+    assert_eq!(reports.len(), Projection::COUNT);
     for r in reports {
         assert_eq!(r["matches"], true, "{r}");
         assert!(r["first_difference"].is_null(), "{r}");
     }
-    for p in Projection::ALL {
+    for &p in Projection::all() {
         assert!(stderr.contains(&format!("{p}: ok")), "{stderr}");
     }
 }
@@ -265,7 +265,7 @@ fn verify_names_a_corrupted_rollups_row() {
         let writer = Writer::open(dir.path()).unwrap();
         writer
             .store
-            .corrupt_row(Table::Rollups, key, &wrong)
+            .corrupt_row(Table::ROLLUPS, key, &wrong)
             .unwrap();
     }
     let out = run_cli(dir.path(), &["verify"]);
@@ -280,7 +280,10 @@ fn verify_names_a_corrupted_rollups_row() {
         stderr.contains(&format!("first differing key {expected_key}")),
         "want {expected_key} in {stderr}"
     );
-    for p in ["events", "subscribers", "links"] {
+    for p in Projection::all()
+        .iter()
+        .filter(|p| **p != Projection::ROLLUPS)
+    {
         assert!(stderr.contains(&format!("{p}: ok")), "{stderr}");
     }
 }
@@ -297,7 +300,7 @@ fn verify_names_a_corrupted_events_row() {
     bad[11] ^= 1;
     {
         let writer = Writer::open(dir.path()).unwrap();
-        writer.store.corrupt_row(Table::Events, key, &bad).unwrap();
+        writer.store.corrupt_row(Table::EVENTS, key, &bad).unwrap();
     }
     let out = run_cli(dir.path(), &["verify"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -338,7 +341,7 @@ fn verify_names_a_row_that_only_the_live_projection_has() {
         let writer = Writer::open(dir.path()).unwrap();
         writer
             .store
-            .corrupt_row(Table::Rollups, &extra, value)
+            .corrupt_row(Table::ROLLUPS, &extra, value)
             .unwrap();
     }
     let out = run_cli(dir.path(), &["verify"]);
@@ -393,7 +396,7 @@ fn a_replay_reads_the_log_once_and_fails_on_damage_in_the_middle() {
         all_rows(&writer.store) == live,
         "opening changed a projection"
     );
-    let err = rebuild(&writer, &Projection::ALL).unwrap_err().to_string();
+    let err = rebuild(&writer, Projection::all()).unwrap_err().to_string();
     assert!(err.contains("log corrupt at offset"), "{err}");
     assert!(err.contains("00000000000000000000.seg"), "{err}");
     assert!(all_rows(&writer.store) == live, "a live projection changed");
@@ -415,9 +418,12 @@ fn a_replay_reports_each_phase_unless_quiet() {
         .filter(|l| l.starts_with("replaying"))
         .collect();
     assert_eq!(phases.len(), 3, "{stderr}");
+    let names: Vec<&str> = Projection::all().iter().map(|p| p.name()).collect();
+    assert!(names.starts_with(&["events", "subscribers", "rollups", "links"]));
     assert!(
         phases[0].starts_with(&format!(
-            "replaying events, subscribers, rollups, links: {records} records in "
+            "replaying {}: {records} records in ",
+            names.join(", ")
         )),
         "{stderr}"
     );

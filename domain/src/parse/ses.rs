@@ -337,6 +337,7 @@ pub(crate) fn facts<'a>(rec: SesRecord<'a>) -> Result<Vec<EngagementFact<'a>>, I
         email: String::new(),
         recipient: Cow::Borrowed(""),
         timestamp: mail_time,
+        sent_at: mail_time,
         ses_message_id,
         template_key,
         sequence_id,

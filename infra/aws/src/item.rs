@@ -34,7 +34,7 @@ pub fn from_json(v: &Value) -> AttributeValue {
     }
 }
 
-/// Attribute value → JSON (numbers as i64 when integral).
+/// Attribute value → JSON (numbers as i64 when integral, binary as hex).
 pub fn to_json(v: &AttributeValue) -> Value {
     match v {
         AttributeValue::S(x) => Value::String(x.clone()),
@@ -50,6 +50,8 @@ pub fn to_json(v: &AttributeValue) -> Value {
             })
             .unwrap_or(Value::Null),
         AttributeValue::Bool(b) => Value::Bool(*b),
+        // Binary (the values of generic rows): as hex, so that digests cover the bytes.
+        AttributeValue::B(b) => Value::String(hex::encode(b.as_ref())),
         AttributeValue::L(a) => Value::Array(a.iter().map(to_json).collect()),
         AttributeValue::M(m) => Value::Object(
             m.iter()

@@ -437,7 +437,7 @@ impl Processor {
                 let mut writer = RecordWriter::new(&self.aws, tables, &mut self.cache);
                 let mut extra = 0;
                 for (_, r, log) in run {
-                    fold_record(r, &Projection::ALL, &mut writer).map_err(|e| {
+                    fold_record(r, Projection::all(), &mut writer).map_err(|e| {
                         (
                             *i,
                             match e {
@@ -530,7 +530,7 @@ impl Processor {
                     ..record.clone()
                 };
                 let mut writer = RecordWriter::new(&self.aws, tables, &mut self.cache);
-                fold_record(&chunk, &Projection::ALL, &mut writer).map_err(|e| match e {
+                fold_record(&chunk, Projection::all(), &mut writer).map_err(|e| match e {
                     FoldError::Store(e) => e,
                     other => AwsError::Other(other.to_string()),
                 })?;
@@ -681,7 +681,7 @@ pub fn build_generation(aws: &Aws, label: &str) -> Result<BuiltGeneration, AwsEr
     progress.finish();
     let mut cache = RowCache::default();
     let mut writer = RecordWriter::new(aws, &tables, &mut cache);
-    for p in Projection::ALL {
+    for &p in Projection::all() {
         writer.set_checkpoint(p, end)?;
     }
     let (items, _) = writer.into_items()?;
@@ -701,7 +701,7 @@ pub fn replay(aws: &Aws) -> Result<ReplayReport, AwsError> {
     let built = build_generation(aws, "replaying the archive")?;
     aws.set_generation(Some(built.previous), built.tables.generation)?;
     Ok(ReplayReport {
-        projections: Projection::ALL.iter().map(|p| p.name()).collect(),
+        projections: Projection::all().iter().map(|p| p.name()).collect(),
         records: built.records,
         generation: built.tables.generation,
         previous_generation: built.previous,

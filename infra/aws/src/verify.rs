@@ -21,30 +21,43 @@
 //! order and memory stays bounded while digesting. Only for a projection whose digests
 //! differ are the keys read again and sorted, to name the first differing one.
 //!
-//! Items belong to projections by table and key: the events table (with its GSIs, which
-//! DynamoDB derives from it) is `events`; the subscribers table is `subscribers`; the rollups
-//! table and the first-engagement items (`FE#…` in aux, which decide unique opens and
-//! clicks) are `rollups`; the link items (`LINK#…` in aux) are `links`.
+//! Items belong to the registry's tables (and so to their projections) by DynamoDB table and
+//! key: the events table (with its GSIs, which DynamoDB derives from it) is `events`; the
+//! subscribers table holds `subscribers` (profiles), `suppressed` and `history`; the rollups
+//! table is `rollups`; in aux, first opens and clicks (`FE#o`, `FE#c`) are
+//! `first_engagement`, first link clicks (`FE#l`) `link_first_click`, link counters (`LINK#`)
+//! `links`, and generic rows (`ROW#<table>#…`) the registered table they name. Tables whose
+//! rows are counters ([`Digest::Counters`]) are compared by meaning (below). Every projection
+//! of the registry is reported, in registry order.
 
 use std::collections::BTreeMap;
 
-use mailshot_projections::Projection;
+use mailshot_projections::{Digest, Layout, Projection, Table};
 
 use super::item::{Item, to_json};
 use super::processor::build_generation;
+use super::store::ROW_PK_PREFIX;
 use super::{Aws, AwsError, Tables};
 /// The same report as the embedded runtime's `verify` (the same JSON).
 pub use mailshot_engine::report::VerifyReport;
 
-/// The projection an item of table kind `kind` belongs to; `None` for bookkeeping items.
-fn projection_of(kind: &str, pk: &str) -> Option<Projection> {
+/// The registry table an item of table kind `kind` belongs to; `None` for bookkeeping items
+/// (checkpoints) and for anything else not a projection's.
+fn table_of(kind: &str, pk: &str, sk: &str) -> Option<Table> {
     match kind {
-        "events" => Some(Projection::Events),
-        "subscribers" => Some(Projection::Subscribers),
-        "rollups" => Some(Projection::Rollups),
-        _ if pk.starts_with("LINK#") => Some(Projection::Links),
-        _ if pk.starts_with("FE#") => Some(Projection::Rollups),
-        _ => None,
+        "events" => Some(Table::EVENTS),
+        "subscribers" if pk == super::store::SUPPRESSED_PK => Some(Table::SUPPRESSED),
+        "subscribers" if sk.starts_with("HIST#") => Some(Table::HISTORY),
+        "subscribers" => Some(Table::SUBSCRIBERS),
+        "rollups" => Some(Table::ROLLUPS),
+        _ if pk.starts_with("LINK#") => Some(Table::LINKS),
+        _ if pk.starts_with("FE#l#") => Some(Table::LINK_FIRST_CLICK),
+        _ if pk.starts_with("FE#") => Some(Table::FIRST_ENGAGEMENT),
+        _ => {
+            let rest = pk.strip_prefix(ROW_PK_PREFIX)?;
+            let table = Table::by_name(rest.split('#').next()?)?;
+            (table.layout() == Layout::Rows).then_some(table)
+        }
     }
 }
 
@@ -59,14 +72,15 @@ fn key_text(v: Option<&aws_sdk_dynamodb::types::AttributeValue>) -> String {
 /// `(projection, "kind/pk/sk", hash of the canonical line)` of an item.
 fn digest_item(kind: &str, item: &Item) -> Option<(Projection, String, u128)> {
     let pk = key_text(item.get("pk"));
-    let projection = projection_of(kind, &pk)?;
-    let key = format!("{kind}/{pk}/{}", key_text(item.get("sk")));
+    let sk = key_text(item.get("sk"));
+    let table = table_of(kind, &pk, &sk)?;
+    let projection = table.projection();
+    let key = format!("{kind}/{pk}/{sk}");
     // Counters are compared by meaning: a live row keeps a counter that went back to 0 (an
     // `ADD` of +1, later of -1: a unique open moving to an earlier day) where a rebuilt row,
     // written at once, never has it. A counter of 0 is the same as none, and a counter row
     // with only zeros the same as no row.
-    let counters =
-        projection == Projection::Rollups && kind == "rollups" || projection == Projection::Links;
+    let counters = table.digest() == Digest::Counters;
     let attributes: BTreeMap<&str, serde_json::Value> = item
         .iter()
         .filter(|(name, _)| name.as_str() != "ver")
@@ -126,7 +140,7 @@ impl Aws {
     /// Per projection: (sum of item hashes, item count).
     fn digests(&self, tables: &Tables) -> Result<BTreeMap<Projection, (u128, u64)>, AwsError> {
         let mut out: BTreeMap<Projection, (u128, u64)> =
-            Projection::ALL.iter().map(|p| (*p, (0, 0))).collect();
+            Projection::all().iter().map(|p| (*p, (0, 0))).collect();
         for (kind, table) in kinds(tables) {
             self.scan_each(table, |item| {
                 if let Some((p, _, h)) = digest_item(kind, item) {
@@ -210,7 +224,7 @@ fn compare(aws: &Aws, live: &Tables, scratch: &Tables) -> Result<Vec<VerifyRepor
     let live_digests = aws.digests(live)?;
     let rebuilt_digests = aws.digests(scratch)?;
     let mut reports = Vec::new();
-    for p in Projection::ALL {
+    for &p in Projection::all() {
         let l = live_digests.get(&p).copied().unwrap_or_default();
         let r = rebuilt_digests.get(&p).copied().unwrap_or_default();
         let matches = l == r;
@@ -258,13 +272,40 @@ mod tests {
     }
 
     #[test]
-    fn items_belong_to_projections_by_table_and_key() {
-        assert_eq!(projection_of("events", "SUB#a"), Some(Projection::Events));
-        assert_eq!(projection_of("aux", "LINK#ALL"), Some(Projection::Links));
+    fn items_belong_to_tables_by_table_and_key() {
+        assert_eq!(table_of("events", "SUB#a", "EVT#x"), Some(Table::EVENTS));
         assert_eq!(
-            projection_of("aux", "FE#open#00"),
-            Some(Projection::Rollups)
+            table_of("subscribers", "SUB#a", "PROFILE"),
+            Some(Table::SUBSCRIBERS)
         );
-        assert_eq!(projection_of("aux", "CKPT"), None);
+        assert_eq!(
+            table_of("subscribers", "SUB#a", "HIST#00000000000000000001"),
+            Some(Table::HISTORY)
+        );
+        assert_eq!(
+            table_of("subscribers", "SUPPRESSED", "a@example.com"),
+            Some(Table::SUPPRESSED)
+        );
+        assert_eq!(
+            table_of("rollups", "R#d#all", "20000"),
+            Some(Table::ROLLUPS)
+        );
+        assert_eq!(table_of("aux", "LINK#ALL", "x"), Some(Table::LINKS));
+        assert_eq!(
+            table_of("aux", "FE#o#00", "-"),
+            Some(Table::FIRST_ENGAGEMENT)
+        );
+        assert_eq!(
+            table_of("aux", "FE#l#00", "-"),
+            Some(Table::LINK_FIRST_CLICK)
+        );
+        assert_eq!(table_of("aux", "CKPT", "events"), None);
+        // Generic rows name their table; a specialised table or an unknown name is no row.
+        for t in Table::all().iter().filter(|t| t.layout() == Layout::Rows) {
+            let pk = format!("ROW#{}#anything#else", t.name());
+            assert_eq!(table_of("aux", &pk, "00"), Some(*t));
+        }
+        assert_eq!(table_of("aux", "ROW#events#x", "00"), None);
+        assert_eq!(table_of("aux", "ROW#nope#x", "00"), None);
     }
 }

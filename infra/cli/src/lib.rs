@@ -153,6 +153,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What happened to one email: an SES message's template, sequence, send time, and every
+    /// event of each recipient.
+    Message {
+        /// The SES message id (`sesMessageId` of the event lists).
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Rebuild one projection (or all) from the log, then swap it in atomically.
     Replay {
         #[arg(long)]
@@ -368,7 +376,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         | Command::Subscriber { .. }
         | Command::Trace { .. }
         | Command::Suppressed { .. }
-        | Command::Links { .. } => unreachable!("query commands are answered by as_query above"),
+        | Command::Links { .. }
+        | Command::Message { .. } => unreachable!("query commands are answered by as_query above"),
         Command::Gen { .. } | Command::Repair { .. } => unreachable!("answered above"),
         Command::Init { .. } | Command::Process { .. } | Command::Bench { .. } => {
             unreachable!("answered by the AWS commands above")

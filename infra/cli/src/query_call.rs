@@ -75,6 +75,7 @@ impl Command {
                 Query::link_stats(template.as_deref(), from.as_deref(), to.as_deref()),
                 *json,
             ),
+            Command::Message { id, json } => (Query::message(id), *json),
             _ => return Ok(None),
         };
         Ok(Some(QueryCall { query, json }))
@@ -166,6 +167,11 @@ mod tests {
             "get_link_stats",
             json!({"templateKey": "a/b", "startDate": "2024-06-01", "endDate": "2024-06-02"}),
         );
+        same_as_tool(
+            &["message", "010f018fd5a3b7c1-5e2a9c3d", "--json"],
+            "get_message",
+            json!({"messageId": "010f018fd5a3b7c1-5e2a9c3d"}),
+        );
         assert!(
             call(&["trace", "a@example.com", "--json"])
                 .unwrap()
@@ -186,6 +192,11 @@ mod tests {
         assert_eq!(
             bad.query.unwrap_err().to_string(),
             "invalid argument `limit`: must be an integer from 1 to 1000, got 0"
+        );
+        let bad = call(&["message", ""]).unwrap().unwrap();
+        assert_eq!(
+            bad.query.unwrap_err().to_string(),
+            "invalid argument `messageId`: must not be empty"
         );
         let err = call(&["events", "campaign", "x"]).unwrap_err();
         assert_eq!(

@@ -125,6 +125,39 @@ pub fn human(tool: &str, answer: &Value) -> String {
                 );
             }
         }
+        "get_message" => {
+            let _ = writeln!(out, "message   {}", s(&answer["messageId"]));
+            let _ = writeln!(out, "template  {}", s(&answer["templateKey"]));
+            let _ = writeln!(out, "sequence  {}", s(&answer["sequenceId"]));
+            let _ = writeln!(out, "sent at   {}", s(&answer["sentAt"]));
+            for r in answer["recipients"].as_array().into_iter().flatten() {
+                let _ = writeln!(out, "\n{}", s(&r["email"]));
+                let events = r["events"].as_array().map_or(&[][..], Vec::as_slice);
+                if events.is_empty() {
+                    let _ = writeln!(out, "  (no events kept: they expire after 365 days)");
+                }
+                for e in events {
+                    // The detail a person asks about first: the bounce, the link, the complaint.
+                    let detail = [
+                        "bounceType",
+                        "bounceSubType",
+                        "diagnosticCode",
+                        "linkUrl",
+                        "feedbackType",
+                    ]
+                    .iter()
+                    .filter_map(|k| e[*k].as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                    let _ = writeln!(
+                        out,
+                        "  {:<25} {:<17} {detail}",
+                        s(&e["timestamp"]),
+                        s(&e["eventType"])
+                    );
+                }
+            }
+        }
         _ => {
             let _ = writeln!(
                 out,

@@ -47,8 +47,10 @@ impl EmbeddedBackend {
         open: fn(&Path) -> Result<Writer, EmbeddedError>,
     ) -> Result<&mut Writer, BackendError> {
         if self.writer.is_none() {
-            // One process opens an LMDB environment once: let go of the reader's first.
-            self.queries.forget_reader();
+            // One process opens an LMDB environment once: a reader this backend opened for
+            // an earlier call (`unsuppress` reads the subscriber first) is closed, and queries
+            // read the writer's store from now on.
+            self.queries.close_reader();
             self.writer = Some(open(&self.dir).map_err(BackendError::failed)?);
         }
         Ok(self.writer.as_mut().expect("opened above"))
@@ -161,7 +163,7 @@ impl Backend for EmbeddedBackend {
     fn replay(&mut self, projection: Option<Projection>) -> Result<Value, BackendError> {
         let projections = match projection {
             Some(p) => vec![p],
-            None => Projection::ALL.to_vec(),
+            None => Projection::all().to_vec(),
         };
         let writer = self.writer_with(Writer::open_for_rebuild)?;
         let started = std::time::Instant::now();
@@ -234,8 +236,8 @@ impl DataDirQueries {
         }
     }
 
-    /// Drops the cached reader (the next query opens it again).
-    fn forget_reader(&self) {
+    /// Drops the reader opened so far, if any (it closes when no query holds it any more).
+    fn close_reader(&self) {
         self.reader
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -3,10 +3,9 @@
 
 use mailshot_domain::log::{LogRecord, Offset};
 use mailshot_domain::{Day, FactId, Input};
-use mailshot_processors::{RecordView, fold};
 use mailshot_projections::{Projection, ProjectionWriter};
 
-use crate::{EmbeddedError, fold_batch_size, parse_logged};
+use crate::{EmbeddedError, fold_batch_size};
 use mailshot_engine::progress::Progress;
 use mailshot_log::SegmentLog;
 use mailshot_store::LmdbStore;
@@ -17,7 +16,7 @@ pub fn catch_up(log: &SegmentLog, store: &LmdbStore) -> Result<u64, EmbeddedErro
     let end = log.end_offset()?;
     let ids_from = store.ids_checkpoint()?;
     let mut from: Vec<(Projection, Offset)> = Vec::new();
-    for p in Projection::ALL {
+    for &p in Projection::all() {
         from.push((p, store.progress(p, false)?.checkpoint.unwrap_or(0)));
     }
     let start = from
@@ -40,20 +39,12 @@ pub fn catch_up(log: &SegmentLog, store: &LmdbStore) -> Result<u64, EmbeddedErro
         for record in records.by_ref() {
             let record = record?;
             let offset = record.offset;
-            let input = parse_logged(&record)?;
+            let view = mailshot_replay::view(&record)?;
             if offset >= ids_from {
-                batch.put_ids(&logged_identity_days(&record, &input)?, offset)?;
+                batch.put_ids(&logged_identity_days(&record, &view.input)?, offset)?;
             }
-            let view = RecordView {
-                offset,
-                input,
-                new_ids: &record.identities,
-            };
-            for &(p, from) in &from {
-                if offset >= from {
-                    fold(p, &view, &mut batch)?;
-                }
-            }
+            let behind = from.iter().filter(|(_, from)| offset >= *from);
+            mailshot_replay::fold(&view, behind.map(|(p, _)| *p), &mut batch)?;
             next = offset + 1;
             n += 1;
             if n == batch_size {

@@ -7,8 +7,7 @@ use std::io::Read;
 use mailshot_domain::compact;
 use mailshot_domain::log::NewRecord;
 use mailshot_domain::{Input, InputError, parse_external_line, parse_line};
-use mailshot_processors::{RecordView, fold};
-use mailshot_projections::{Projection, ProjectionReader, ProjectionWriter};
+use mailshot_projections::{Projection, ProjectionReader, ProjectionWriter, RecordView};
 
 use mailshot_engine::clock::now;
 use mailshot_engine::lines::{Line, LineSource, NdjsonLines, too_large_reason};
@@ -241,12 +240,11 @@ impl Writer {
                         input,
                         new_ids: &ids,
                     };
-                    for p in Projection::ALL {
-                        fold(p, &view, &mut writer)?;
-                    }
+                    // The input parsed from the line: folded without being decoded again.
+                    mailshot_replay::fold(&view, Projection::all(), &mut writer)?;
                 }
                 writer.set_ids_checkpoint(next)?;
-                for p in Projection::ALL {
+                for &p in Projection::all() {
                     writer.set_checkpoint(p, next)?;
                 }
                 writer.flush_pending()?;

@@ -13,7 +13,6 @@ mod repair;
 
 use std::path::{Path, PathBuf};
 
-use mailshot_domain::compact;
 use mailshot_domain::log::Offset;
 use mailshot_projections::Projection;
 
@@ -38,6 +37,8 @@ pub enum EmbeddedError {
     Quarantine(#[from] QuarantineError),
     #[error("{0}")]
     Fold(String),
+    #[error(transparent)]
+    Decode(#[from] mailshot_replay::DecodeError),
     #[error("reading {path}: {reason}")]
     Input { path: String, reason: String },
     /// The store was deleted while the log holds records, and a query could not open the
@@ -146,25 +147,6 @@ pub(crate) fn rebuild_batch_size() -> usize {
     mailshot_engine::report::batch_size("MAILSHOT_FOLD_BATCH", REBUILD_BATCH)
 }
 
-/// A logged record's input: decoded from its compact form when it carries one of the current
-/// version, else parsed from its raw JSON (the compact form is a cache; the raw JSON is the
-/// truth). The log holds only accepted inputs, so a parse failure means the parser changed
-/// incompatibly or the record is damaged: an error, never skipped.
-pub(crate) fn parse_logged(
-    record: &mailshot_domain::log::LogRecord,
-) -> Result<mailshot_domain::Input<'_>, EmbeddedError> {
-    if let Some(Ok((envelope, body))) = record.compact.as_deref().map(compact::decode) {
-        return Ok(mailshot_domain::Input {
-            raw: std::borrow::Cow::Borrowed(&record.raw),
-            envelope,
-            body,
-        });
-    }
-    mailshot_domain::parse_input(&record.raw).map_err(|e| {
-        EmbeddedError::Fold(format!("log record {} does not parse: {e}", record.offset))
-    })
-}
-
 impl Writer {
     /// Opens `dir` as its writer: takes the log lock, recovers a torn log tail, rebuilds any
     /// projection whose fold version changed (or that is new), and catches every projection
@@ -208,7 +190,7 @@ impl Writer {
         let writer = Writer::from_parts(dir, log, store)?;
         let has_history = writer.log.end_offset()? > 0;
         let mut stale = Vec::new();
-        for p in Projection::ALL {
+        for &p in Projection::all() {
             let progress = writer.store.progress(p, false)?;
             if progress.version != Some(p.version())
                 && (progress.checkpoint.is_some() || has_history)
@@ -361,65 +343,5 @@ impl ReaderView<'_> {
     /// The audit trace of `email`.
     pub fn trace(&self, email: &str) -> Result<serde_json::Value, mailshot_replay::TraceError> {
         mailshot_replay::trace(self.log, self.snapshot, email)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use mailshot_domain::compact::{self, COMPACT_VERSION};
-    use mailshot_domain::log::LogRecord;
-    use mailshot_domain::{Timestamp, parse_input};
-
-    use super::parse_logged;
-
-    const CLICK: &str = include_str!("../../../domain/tests/fixtures/ses-click.json");
-
-    fn logged(compact: Option<Vec<u8>>) -> LogRecord {
-        LogRecord {
-            offset: 9,
-            ingest_time: Timestamp(0),
-            identities: Vec::new(),
-            raw: CLICK.to_string(),
-            compact,
-        }
-    }
-
-    #[test]
-    fn a_logged_input_reads_the_same_from_its_compact_form_or_its_raw_json() {
-        let parsed = parse_input(CLICK).expect("fixture parses");
-        let mut current = Vec::new();
-        assert!(compact::encode(&parsed, &mut current));
-        let mut other_version = current.clone();
-        other_version[0] = COMPACT_VERSION + 1;
-        let mut damaged = current.clone();
-        damaged.truncate(current.len() - 1);
-        // Only the first decodes; the others fall back to the raw JSON, the log's truth.
-        for form in [None, Some(current), Some(other_version), Some(damaged)] {
-            let record = logged(form);
-            let read = parse_logged(&record).expect("reads");
-            assert_eq!((read.envelope, &read.body), (parsed.envelope, &parsed.body));
-        }
-    }
-
-    #[test]
-    fn the_compact_form_is_believed_when_it_is_of_the_current_version() {
-        // A compact form saying something else than the raw JSON shows which one was read.
-        let other = parse_input(include_str!("../../../domain/tests/fixtures/ses-open.json"))
-            .expect("fixture parses");
-        let mut bytes = Vec::new();
-        assert!(compact::encode(&other, &mut bytes));
-        let record = logged(Some(bytes));
-        assert_eq!(parse_logged(&record).expect("reads").body, other.body);
-    }
-
-    #[test]
-    fn raw_json_that_no_longer_parses_is_an_error_naming_the_record() {
-        let mut record = logged(None);
-        record.raw = "{\"eventType\":".to_string();
-        let err = parse_logged(&record).expect_err("unparsable");
-        assert!(
-            err.to_string().contains("log record 9 does not parse"),
-            "{err}"
-        );
     }
 }

@@ -1,11 +1,10 @@
 //! Rebuilds (`replay`), backfills and `verify`: folding the whole log into the spare slot of
 //! a projection while the live slot keeps answering, then swapping in one transaction.
 
-use mailshot_processors::{RecordView, fold_stateful, fold_write_only};
-use mailshot_projections::{Projection, ProjectionWriter};
+use mailshot_projections::{Projection, ProjectionWriter, RecordView};
 use mailshot_replay::Digest;
 
-use crate::{EmbeddedError, Writer, catch_up, parse_logged, rebuild_batch_size};
+use crate::{EmbeddedError, Writer, catch_up, rebuild_batch_size};
 use mailshot_engine::progress::Progress;
 use mailshot_engine::report::VerifyReport;
 use mailshot_store::{Runs, WriteOnlyRows};
@@ -194,9 +193,7 @@ fn fold_chunk(
             input: record.input,
             new_ids: &record.identities,
         };
-        for &p in projections {
-            fold_stateful(p, &view, writer)?;
-        }
+        mailshot_replay::fold_stateful(&view, projections, writer)?;
     }
     Ok(())
 }
@@ -240,14 +237,8 @@ fn read_and_parse(
     let mut records = records.peekable();
     while let Some(record) = records.next() {
         let parsed = record.map_err(EmbeddedError::from).and_then(|record| {
-            let view = RecordView {
-                offset: record.offset,
-                input: parse_logged(&record)?,
-                new_ids: &record.identities,
-            };
-            for &p in projections {
-                fold_write_only(p, &view, &mut rows)?;
-            }
+            let view = mailshot_replay::view(&record)?;
+            mailshot_replay::fold_write_only(&view, projections, &mut rows)?;
             let mut input = view.input;
             // The folds read the parsed input only: the verbatim text stays in the log
             // instead of being copied for every record.
@@ -288,13 +279,14 @@ fn read_and_parse(
 pub fn verify(writer: &Writer) -> Result<Vec<VerifyReport>, EmbeddedError> {
     let store = &writer.store;
     catch_up(&writer.log, store)?;
-    for p in Projection::ALL {
+    let all = Projection::all();
+    for &p in all {
         store.reset_rebuild(p)?;
     }
-    store.reserve_beyond_used(store.live_bytes(&Projection::ALL)?)?;
-    fold_all_into_spare(writer, &Projection::ALL, "verifying")?;
+    store.reserve_beyond_used(store.live_bytes(all)?)?;
+    fold_all_into_spare(writer, all, "verifying")?;
     let mut reports = Vec::new();
-    for p in Projection::ALL {
+    for &p in all {
         let (mut dl, mut dr) = (Digest::default(), Digest::default());
         let first = store.compare_slots(
             p,

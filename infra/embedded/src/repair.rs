@@ -139,7 +139,7 @@ pub fn repair(dir: &Path) -> Result<RepairReport, EmbeddedError> {
     if rebuilt {
         writer.store.forget_ids()?;
         // Catches the dedup index up from offset 0 first, then rebuilds every projection.
-        rebuild(&writer, &Projection::ALL)?;
+        rebuild(&writer, Projection::all())?;
         writer.store.sync()?;
         std::fs::remove_file(&pending).map_err(|e| io_error(&pending, e))?;
         std::fs::File::open(dir)

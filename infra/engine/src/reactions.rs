@@ -8,10 +8,9 @@ use std::collections::{HashMap, HashSet};
 use mailshot_domain::log::Offset;
 use mailshot_domain::{EventType, FactId, InputBody, SystemAction, SystemEvent, Timestamp};
 use mailshot_domain::{Input, parse_input, parse_line};
-use mailshot_processors::{RecordView, fold};
 use mailshot_projections::{
     Counts, EngagementKey, EventRow, FirstEngagement, LinkKey, Projection, ProjectionWriter,
-    RollupKey, Subscriber,
+    RecordView, RollupKey, RowKey, RowSink, Subscriber, Table,
 };
 use mailshot_reactors::{Intent, Reactor, SendEmail, StartExecution, SubscriberState};
 use serde::Serialize;
@@ -173,9 +172,10 @@ impl AsOf {
             input,
             new_ids: identities,
         };
-        fold(
-            Projection::Subscribers,
+        // The subscriber rows are the stateful part of the subscribers projection.
+        mailshot_replay::fold_stateful(
             &view,
+            [Projection::SUBSCRIBERS],
             &mut AsOfWriter { as_of: self, load },
         )?;
         Ok(view.input)
@@ -208,13 +208,23 @@ struct AsOfWriter<'a, E> {
     load: &'a mut dyn FnMut(&str) -> Result<Option<Subscriber>, E>,
 }
 
-impl<E: std::error::Error + Send + Sync + 'static> ProjectionWriter for AsOfWriter<'_, E> {
+impl<E: std::error::Error + Send + Sync + 'static> RowSink for AsOfWriter<'_, E> {
     type Error = E;
 
     fn put_event(&mut self, _row: &EventRow) -> Result<(), E> {
         Ok(())
     }
 
+    fn add_history(&mut self, _email: &str, _offset: Offset) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn put_row(&mut self, _table: Table, _key: RowKey<'_>, _value: &[u8]) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> ProjectionWriter for AsOfWriter<'_, E> {
     fn add_counts(&mut self, _key: &RollupKey, _deltas: &Counts) -> Result<(), E> {
         Ok(())
     }
@@ -242,11 +252,15 @@ impl<E: std::error::Error + Send + Sync + 'static> ProjectionWriter for AsOfWrit
         Ok(())
     }
 
-    fn add_history(&mut self, _email: &str, _offset: Offset) -> Result<(), E> {
+    fn add_link_counts(&mut self, _key: &LinkKey, _clicks: i64, _unique: i64) -> Result<(), E> {
         Ok(())
     }
 
-    fn add_link_counts(&mut self, _key: &LinkKey, _clicks: i64, _unique: i64) -> Result<(), E> {
+    fn get_row(&mut self, _table: Table, _key: RowKey<'_>) -> Result<Option<Vec<u8>>, E> {
+        Ok(None)
+    }
+
+    fn set_row(&mut self, _table: Table, _key: RowKey<'_>, _value: &[u8]) -> Result<(), E> {
         Ok(())
     }
 

@@ -1,4 +1,4 @@
-//! The eight MCP tools (docs/design.md §6): names, descriptions written for an assistant choosing a
+//! The nine MCP tools (docs/design.md §6): names, descriptions written for an assistant choosing a
 //! tool to call, and the JSON Schema of each tool's arguments.
 
 use mailshot_domain::EventType;
@@ -198,6 +198,23 @@ pub fn all() -> Vec<ToolSpec> {
                     "endDate": date("Last"),
                 }),
                 &[],
+            ),
+        },
+        ToolSpec {
+            name: "get_message",
+            title: "Message history",
+            description: "What happened to one email: an SES message (by its message id, the sesMessageId of \
+                          event items) with the template and sequence it was sent from, when SES accepted it, \
+                          and for each recipient every event (send, delivery, open, click, bounce, complaint, \
+                          ...) oldest first. Use it for support questions like \"what happened to this email?\" \
+                          or \"did this message bounce?\". Answers {\"messageId\", \"templateKey\", \
+                          \"sequenceId\", \"sentAt\", \"recipients\": [{email, events: [...]}]} with events as \
+                          get_subscriber_events returns them (events expire after 365 days; the message and its \
+                          recipients stay); fails with a not-found error for an unknown message id."
+                .into(),
+            schema: object(
+                json!({"messageId": string("The SES message id, e.g. \"010f018fd5a3b7c1-5e2a9c3d-...-000000\".")}),
+                &["messageId"],
             ),
         },
     ]

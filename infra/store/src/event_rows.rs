@@ -47,17 +47,17 @@ fn push_rows(
     sort_key: &[u8],
 ) {
     out.push_with(
-        Table::Events,
+        Table::EVENTS,
         |key| push_event_key(key, email, sort_key),
         value,
     );
     out.push_with(
-        Table::TemplateIndex,
+        Table::TEMPLATE_INDEX,
         |key| push_index_key(key, template_key, sort_key, email),
         |_| {},
     );
     out.push_with(
-        Table::SequenceIndex,
+        Table::SEQUENCE_INDEX,
         |key| push_index_key(key, sequence_id, sort_key, email),
         |_| {},
     );
@@ -102,7 +102,7 @@ mod tests {
             let tables: Vec<Table> = by_fact.iter().map(|r| r.0).collect();
             assert_eq!(
                 tables,
-                [Table::Events, Table::TemplateIndex, Table::SequenceIndex]
+                [Table::EVENTS, Table::TEMPLATE_INDEX, Table::SEQUENCE_INDEX]
             );
         }
     }

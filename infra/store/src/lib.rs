@@ -1,8 +1,12 @@
 //! The embedded projection store: one LMDB environment (`<data dir>/store`), readable from
 //! other processes while one process writes.
 //!
-//! Each projection owns a few tables, and each table exists twice (slots `a` and `b`). The
-//! `meta` table says which slot of each projection is live. A rebuild fills the other slot
+//! Each projection owns a few tables, and each table exists twice (slots `a` and `b`): the
+//! tables and projections are those of the registry ([`Table::all`], [`Projection::all`]), so
+//! a projection added to it gets its tables here without a change to the store. The tables of
+//! the first four projections have layouts of their own (keys, codecs, bulk loading); those of
+//! any other hold generic rows (`[u16 BE length] partition, sort key` → value). The `meta`
+//! table says which slot of each projection is live. A rebuild fills the other slot
 //! while the live one keeps answering, then flips the slot in one transaction: readers in any
 //! process see either the old projection or the new one, never a mix. The `ids` table is the
 //! log's dedup index (fact identity → offset), not a projection.
@@ -25,6 +29,7 @@ use heed::types::Bytes;
 use heed::{Database, Env, EnvOpenOptions, RoTxn, RwTxn};
 use mailshot_domain::log::Offset;
 use mailshot_projections::Projection;
+pub use mailshot_projections::Table;
 
 pub use bulk::{MappedRuns, Merged, RowArena, RowRef, Runs, SortedRows, WriteOnlyRows};
 pub use meta::REACTOR_CHECKPOINT_KEY;
@@ -45,76 +50,9 @@ pub enum StoreError {
     Io { path: PathBuf, reason: String },
     #[error("corrupt row in table {table}: {reason}")]
     Corrupt { table: &'static str, reason: String },
-    /// A write-only fold, run apart from the store ([`WriteOnlyRows`]), made another call.
-    #[error("the write-only folds run apart from the store and cannot call `{call}`")]
-    WriteOnlyRows { call: &'static str },
 }
 
 pub(crate) type Db = Database<Bytes, Bytes>;
-
-/// The tables of the projections; each exists in slot `a` and slot `b`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Table {
-    Events,
-    TemplateIndex,
-    SequenceIndex,
-    Subscribers,
-    Suppressed,
-    History,
-    Rollups,
-    Engagement,
-    Links,
-    LinkFirst,
-}
-
-impl Table {
-    /// Every table.
-    pub const ALL: [Table; 10] = [
-        Table::Events,
-        Table::TemplateIndex,
-        Table::SequenceIndex,
-        Table::Subscribers,
-        Table::Suppressed,
-        Table::History,
-        Table::Rollups,
-        Table::Engagement,
-        Table::Links,
-        Table::LinkFirst,
-    ];
-
-    /// The table's name (without slot).
-    pub fn name(self) -> &'static str {
-        match self {
-            Table::Events => "events",
-            Table::TemplateIndex => "template_index",
-            Table::SequenceIndex => "sequence_index",
-            Table::Subscribers => "subscribers",
-            Table::Suppressed => "suppressed",
-            Table::History => "history",
-            Table::Rollups => "rollups",
-            Table::Engagement => "first_engagement",
-            Table::Links => "links",
-            Table::LinkFirst => "link_first_click",
-        }
-    }
-
-    /// The projection this table belongs to.
-    pub fn projection(self) -> Projection {
-        match self {
-            Table::Events | Table::TemplateIndex | Table::SequenceIndex => Projection::Events,
-            Table::Subscribers | Table::Suppressed | Table::History => Projection::Subscribers,
-            Table::Rollups | Table::Engagement => Projection::Rollups,
-            Table::Links | Table::LinkFirst => Projection::Links,
-        }
-    }
-
-    /// The tables of one projection.
-    pub fn of(projection: Projection) -> impl Iterator<Item = Table> {
-        Table::ALL
-            .into_iter()
-            .filter(move |t| t.projection() == projection)
-    }
-}
 
 /// Size of one table ([`LmdbStore::table_stats`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -128,6 +66,13 @@ pub struct TableStats {
 /// Which of the two copies of a projection's tables.
 pub type Slot = usize;
 
+/// A slot per projection, by [`Projection::index`].
+pub(crate) type Slots = [Slot; Projection::COUNT];
+
+/// Every projection table in both slots, by slot then [`Table::index`]. `None` only in a
+/// read-only store written before the table's projection existed (until a writer opens it).
+type Tables = [[Option<Db>; Table::COUNT]; 2];
+
 /// The embedded store. Cheap to clone (the environment is reference-counted).
 #[derive(Clone)]
 pub struct LmdbStore {
@@ -135,30 +80,50 @@ pub struct LmdbStore {
     path: PathBuf,
     meta: Db,
     ids: Db,
-    tables: [[Db; 10]; 2],
+    tables: Tables,
     sync: std::sync::Arc<sync::SyncState>,
     /// The writer's reservation of disk space for the data file; `None` when read-only.
     space: Option<std::sync::Arc<space::Reserved>>,
 }
 
-/// Every table of the store by its name, through `open` (creating or opening one): the meta
-/// table, the dedup index, and each projection table of both slots.
+/// Every table of the store by its name, through `open` (creating or opening one; `None` for
+/// one that is absent from a read-only store): the meta table, the dedup index, and each
+/// projection table of both slots (`<table>.a`, `<table>.b`).
 fn open_tables(
-    mut open: impl FnMut(&str) -> Result<Db, StoreError>,
-) -> Result<(Db, Db, [[Db; 10]; 2]), StoreError> {
-    let meta = open("meta")?;
-    let ids = open("ids")?;
-    let mut tables = [[meta; 10]; 2];
+    mut open: impl FnMut(&str) -> Result<Option<Db>, StoreError>,
+    path: &Path,
+) -> Result<(Db, Db, Tables), StoreError> {
+    let mut required = |name: &str| {
+        open(name)?.ok_or_else(|| StoreError::Io {
+            path: path.to_path_buf(),
+            reason: format!("the store has no table {name}"),
+        })
+    };
+    let meta = required("meta")?;
+    let ids = required("ids")?;
+    let mut tables: Tables = [[None; Table::COUNT]; 2];
     for (slot, slot_tables) in tables.iter_mut().enumerate() {
-        for (i, table) in Table::ALL.into_iter().enumerate() {
-            slot_tables[i] = open(&format!("{}.{}", table.name(), slot_name(slot)))?;
+        for &table in Table::all() {
+            slot_tables[table.index()] = open(&table_name(table, slot))?;
         }
     }
     Ok((meta, ids, tables))
 }
 
+/// The LMDB name of `table` in `slot`.
+fn table_name(table: Table, slot: Slot) -> String {
+    format!("{}.{}", table.name(), slot_name(slot))
+}
+
 /// 1 TiB of address space: LMDB maps the file but only uses what it writes.
 const MAP_SIZE: usize = 1 << 40;
+
+/// Named databases: the meta table, the dedup index and each table of the registry in two
+/// slots (at least 32, what stores were opened with before the registry set the number).
+const MAX_DBS: u32 = {
+    let n = 2 * Table::COUNT as u32 + 2;
+    if n < 32 { 32 } else { n }
+};
 
 impl LmdbStore {
     /// Opens (creating if needed) the store in `<data_dir>/store`, for its single writer.
@@ -173,7 +138,7 @@ impl LmdbStore {
             source,
         };
         let mut options = EnvOpenOptions::new();
-        options.map_size(MAP_SIZE).max_dbs(32).max_readers(256);
+        options.map_size(MAP_SIZE).max_dbs(MAX_DBS).max_readers(256);
         // SAFETY (flags): WRITE_MAP lets a transaction write its pages straight into the map
         // instead of into heap copies written out at commit: less memory and one copy less
         // (without it, 1M inputs ingested 18% slower and peaked at 565 MB instead of 431 MB;
@@ -193,8 +158,14 @@ impl LmdbStore {
         // dir's store once.
         let env = unsafe { options.open(&path) }.map_err(lmdb)?;
         let mut wtxn = env.write_txn().map_err(lmdb)?;
-        let (meta, ids, tables) =
-            open_tables(|name| env.create_database(&mut wtxn, Some(name)).map_err(lmdb))?;
+        let (meta, ids, tables) = open_tables(
+            |name| {
+                env.create_database(&mut wtxn, Some(name))
+                    .map(Some)
+                    .map_err(lmdb)
+            },
+            &path,
+        )?;
         wtxn.commit().map_err(lmdb)?;
         let space = space::Reserved::open(&path.join("data.mdb"))?;
         Ok(LmdbStore {
@@ -219,24 +190,24 @@ impl LmdbStore {
             source,
         };
         let mut options = EnvOpenOptions::new();
-        options.map_size(MAP_SIZE).max_dbs(32).max_readers(256);
+        options.map_size(MAP_SIZE).max_dbs(MAX_DBS).max_readers(256);
         // SAFETY (flags): READ_ONLY only forbids write transactions.
         unsafe { options.flags(heed::EnvFlags::READ_ONLY) };
         // SAFETY (open): as in `open`; a process opens a data dir's store once.
         let env = unsafe { options.open(&path) }.map_err(lmdb)?;
         let rtxn = env.read_txn().map_err(lmdb)?;
-        let open = |name: &str| -> Result<Db, StoreError> {
-            env.open_database(&rtxn, Some(name))
-                .map_err(lmdb)?
-                .ok_or_else(|| StoreError::Io {
-                    path: path.clone(),
-                    reason: format!(
-                        "the store has no table {name}: run any writer command \
-                         (`mailshot ingest /dev/null`) to complete it"
-                    ),
-                })
-        };
-        let (meta, ids, tables) = open_tables(open)?;
+        // A table missing here belongs to a projection newer than the store: the queries of
+        // the other projections answer, and its own say what to do ([`LmdbStore::table`]).
+        let open = |name: &str| env.open_database(&rtxn, Some(name)).map_err(lmdb);
+        let (meta, ids, tables) = open_tables(open, &path).map_err(|e| match e {
+            StoreError::Io { path, reason } => StoreError::Io {
+                path,
+                reason: format!(
+                    "{reason}: run any writer command (`mailshot ingest /dev/null`) to complete it"
+                ),
+            },
+            other => other,
+        })?;
         // Committing keeps the table handles open for the environment's later transactions.
         rtxn.commit().map_err(lmdb)?;
         Ok(LmdbStore {
@@ -303,20 +274,31 @@ impl LmdbStore {
         self.sync.flushed()
     }
 
-    pub(crate) fn table(&self, slot: Slot, table: Table) -> Db {
-        self.tables[slot][table as usize]
+    /// `table` in `slot`. Every table exists in a store a writer has opened; a read-only
+    /// store written before the table's projection existed lacks it, and reading it fails
+    /// saying how to complete the store.
+    pub(crate) fn table(&self, slot: Slot, table: Table) -> Result<Db, StoreError> {
+        self.tables[slot][table.index()].ok_or_else(|| StoreError::Io {
+            path: self.path.clone(),
+            reason: format!(
+                "the store has no table {} (projection {} is newer than this data dir): run any \
+                 writer command (`mailshot ingest /dev/null`) to build it",
+                table_name(table, slot),
+                table.projection()
+            ),
+        })
     }
 
-    /// The live slot of each projection, in [`Projection::ALL`] order.
-    pub(crate) fn live_slots(&self, txn: &RoTxn) -> Result<[Slot; 4], StoreError> {
-        let mut slots = [0; 4];
-        for (i, p) in Projection::ALL.into_iter().enumerate() {
+    /// The live slot of each projection, by [`Projection::index`].
+    pub(crate) fn live_slots(&self, txn: &RoTxn) -> Result<Slots, StoreError> {
+        let mut slots = [0; Projection::COUNT];
+        for &p in Projection::all() {
             let key = format!("slot/{}", p.name());
             let v = self
                 .meta
                 .get(txn, key.as_bytes())
                 .map_err(|e| self.lmdb(e))?;
-            slots[i] = usize::from(v.and_then(|v| v.first().copied()).unwrap_or(0) & 1);
+            slots[p.index()] = usize::from(v.and_then(|v| v.first().copied()).unwrap_or(0) & 1);
         }
         Ok(slots)
     }
@@ -341,7 +323,7 @@ impl LmdbStore {
         let txn = self.write_txn()?;
         let mut slots = self.live_slots(&txn)?;
         for &p in projections {
-            slots[projection_index(p)] ^= 1;
+            slots[p.index()] ^= 1;
         }
         Ok(BatchWriter::new(self, txn, slots, true))
     }
@@ -349,9 +331,9 @@ impl LmdbStore {
     /// Empties the rebuilding slot of `projection` and marks it as not yet folded.
     pub fn reset_rebuild(&self, projection: Projection) -> Result<(), StoreError> {
         let mut txn = self.write_txn()?;
-        let slot = self.live_slots(&txn)?[projection_index(projection)] ^ 1;
-        for table in Table::of(projection) {
-            self.table(slot, table)
+        let slot = self.live_slots(&txn)?[projection.index()] ^ 1;
+        for table in projection.tables() {
+            self.table(slot, table)?
                 .clear(&mut txn)
                 .map_err(|e| self.lmdb(e))?;
         }
@@ -362,15 +344,15 @@ impl LmdbStore {
     /// Makes the rebuilt slot of `projection` live, in one transaction, and empties the old one.
     pub fn swap_rebuilt(&self, projection: Projection) -> Result<(), StoreError> {
         let mut txn = self.write_txn()?;
-        let old = self.live_slots(&txn)?[projection_index(projection)];
+        let old = self.live_slots(&txn)?[projection.index()];
         let new = old ^ 1;
         self.put_meta(
             &mut txn,
             &format!("slot/{}", projection.name()),
             &[new as u8],
         )?;
-        for table in Table::of(projection) {
-            self.table(old, table)
+        for table in projection.tables() {
+            self.table(old, table)?
                 .clear(&mut txn)
                 .map_err(|e| self.lmdb(e))?;
         }
@@ -385,7 +367,7 @@ impl LmdbStore {
         rebuilding: bool,
     ) -> Result<SlotProgress, StoreError> {
         let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
-        let mut slot = self.live_slots(&txn)?[projection_index(projection)];
+        let mut slot = self.live_slots(&txn)?[projection.index()];
         if rebuilding {
             slot ^= 1;
         }
@@ -462,9 +444,9 @@ impl LmdbStore {
             Ok(())
         };
         add("ids", self.ids)?;
-        for table in Table::ALL {
-            let slot = slots[projection_index(table.projection())];
-            add(table.name(), self.table(slot, table))?;
+        for &table in Table::all() {
+            let slot = slots[table.projection().index()];
+            add(table.name(), self.table(slot, table)?)?;
         }
         Ok(out)
     }
@@ -476,9 +458,9 @@ impl LmdbStore {
         let slots = self.live_slots(&txn)?;
         let mut bytes = 0;
         for &p in projections {
-            for table in Table::of(p) {
+            for table in p.tables() {
                 let stat = self
-                    .table(slots[projection_index(p)], table)
+                    .table(slots[p.index()], table)?
                     .stat(&txn)
                     .map_err(|e| self.lmdb(e))?;
                 let pages = stat.branch_pages + stat.leaf_pages + stat.overflow_pages;
@@ -496,13 +478,13 @@ impl LmdbStore {
         mut visit: impl FnMut(Table, &[u8], &[u8]),
     ) -> Result<(), StoreError> {
         let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
-        let mut slot = self.live_slots(&txn)?[projection_index(projection)];
+        let mut slot = self.live_slots(&txn)?[projection.index()];
         if rebuilding {
             slot ^= 1;
         }
-        for table in Table::of(projection) {
+        for table in projection.tables() {
             for row in self
-                .table(slot, table)
+                .table(slot, table)?
                 .iter(&txn)
                 .map_err(|e| self.lmdb(e))?
             {
@@ -523,15 +505,15 @@ impl LmdbStore {
         mut visit_rebuilt: impl FnMut(Table, &[u8], &[u8]),
     ) -> Result<Option<(Table, Vec<u8>)>, StoreError> {
         let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
-        let live_slot = self.live_slots(&txn)?[projection_index(projection)];
+        let live_slot = self.live_slots(&txn)?[projection.index()];
         let mut first: Option<(Table, Vec<u8>)> = None;
-        for table in Table::of(projection) {
+        for table in projection.tables() {
             let mut live = self
-                .table(live_slot, table)
+                .table(live_slot, table)?
                 .iter(&txn)
                 .map_err(|e| self.lmdb(e))?;
             let mut rebuilt = self
-                .table(live_slot ^ 1, table)
+                .table(live_slot ^ 1, table)?
                 .iter(&txn)
                 .map_err(|e| self.lmdb(e))?;
             let mut a = live.next().transpose().map_err(|e| self.lmdb(e))?;
@@ -582,13 +564,6 @@ pub struct SlotProgress {
     /// Every record before this offset is folded (`None`: the slot was never written).
     pub checkpoint: Option<Offset>,
     pub version: Option<u32>,
-}
-
-pub(crate) fn projection_index(p: Projection) -> usize {
-    Projection::ALL
-        .iter()
-        .position(|&q| q == p)
-        .expect("every projection is in ALL")
 }
 
 fn slot_name(slot: Slot) -> char {

@@ -89,7 +89,7 @@ impl LmdbStore {
         };
         let ids = self.ids_checkpoint()?;
         consider((ids > 0).then_some(ids), "the dedup index".to_owned());
-        for p in Projection::ALL {
+        for &p in Projection::all() {
             consider(
                 self.progress(p, false)?.checkpoint,
                 format!("projection {p}"),
@@ -117,9 +117,9 @@ impl LmdbStore {
         drop(txn);
         let mut subscribers = 0;
         let mut last: Vec<u8> = Vec::new();
-        self.for_each_row(Projection::Subscribers, false, |table, key, _| {
+        self.for_each_row(Projection::SUBSCRIBERS, false, |table, key, _| {
             // History keys are `[email] offset`: the last 8 bytes are the offset.
-            if table != super::Table::History || key.len() < 8 {
+            if table != super::Table::HISTORY || key.len() < 8 {
                 return;
             }
             let (who, offset) = key.split_at(key.len() - 8);

@@ -7,31 +7,31 @@ use heed::{RoTxn, WithTls};
 use mailshot_domain::log::Offset;
 use mailshot_projections::rollups::{Counts, Level, RollupKey, Scope, period_bytes};
 use mailshot_projections::{
-    EventKey, EventRow, EventScan, LinkCount, Page, Partition, Projection, ProjectionReader,
-    Subscriber,
+    EventKey, EventRow, EventScan, LinkCount, Page, Partition, Projection, ProjectionReader, Row,
+    RowKey, Subscriber,
 };
 
 use super::keys::{
-    event_key, parse_link_key, partition_prefix, push_part, read_sort_key, sort_bound,
-    split_index_rest, stored_key_from_token, stored_sort_key, token_key,
+    event_key, parse_link_key, partition_prefix, push_part, push_row_key, read_sort_key,
+    sort_bound, split_index_rest, stored_key_from_token, stored_sort_key, token_key,
 };
-use super::{LmdbStore, Slot, StoreError, Table, event_codec, projection_index};
+use super::{LmdbStore, Slots, StoreError, Table, event_codec};
 
 /// A consistent read view of the live projections.
 pub struct Snapshot<'s> {
     store: &'s LmdbStore,
     txn: RoTxn<'s, WithTls>,
-    slots: [Slot; 4],
+    slots: Slots,
 }
 
 impl<'s> Snapshot<'s> {
-    pub(crate) fn new(store: &'s LmdbStore, txn: RoTxn<'s, WithTls>, slots: [Slot; 4]) -> Self {
+    pub(crate) fn new(store: &'s LmdbStore, txn: RoTxn<'s, WithTls>, slots: Slots) -> Self {
         Snapshot { store, txn, slots }
     }
 
-    fn db(&self, table: Table) -> super::Db {
+    fn db(&self, table: Table) -> Result<super::Db, StoreError> {
         self.store
-            .table(self.slots[projection_index(table.projection())], table)
+            .table(self.slots[table.projection().index()], table)
     }
 
     fn err(&self, e: heed::Error) -> StoreError {
@@ -63,9 +63,9 @@ impl ProjectionReader for Snapshot<'_> {
 
     fn scan_events(&self, scan: &EventScan<'_>) -> Result<Page<EventRow>, StoreError> {
         let (table, is_index) = match scan.partition {
-            Partition::Subscriber(_) => (Table::Events, false),
-            Partition::Template(_) => (Table::TemplateIndex, true),
-            Partition::Sequence(_) => (Table::SequenceIndex, true),
+            Partition::Subscriber(_) => (Table::EVENTS, false),
+            Partition::Template(_) => (Table::TEMPLATE_INDEX, true),
+            Partition::Sequence(_) => (Table::SEQUENCE_INDEX, true),
         };
         let prefix = partition_prefix(scan.partition);
         let mut lower = prefix.clone();
@@ -84,8 +84,8 @@ impl ProjectionReader for Snapshot<'_> {
                 upper = after;
             }
         }
-        let db = self.db(table);
-        let events = self.db(Table::Events);
+        let db = self.db(table)?;
+        let events = self.db(Table::EVENTS)?;
         let range = (
             Bound::Included(lower.as_slice()),
             Bound::Excluded(upper.as_slice()),
@@ -153,7 +153,7 @@ impl ProjectionReader for Snapshot<'_> {
 
     fn event(&self, key: &EventKey) -> Result<Option<EventRow>, StoreError> {
         match self
-            .db(Table::Events)
+            .db(Table::EVENTS)?
             .get(
                 &self.txn,
                 &event_key(&key.email, &stored_sort_key(&key.sort_key)),
@@ -192,7 +192,7 @@ impl ProjectionReader for Snapshot<'_> {
             Bound::Excluded(hi.as_slice()),
         );
         for entry in self
-            .db(Table::Rollups)
+            .db(Table::ROLLUPS)?
             .range(&self.txn, &range)
             .map_err(|e| self.err(e))?
         {
@@ -204,7 +204,7 @@ impl ProjectionReader for Snapshot<'_> {
 
     fn subscriber(&self, email: &str) -> Result<Option<Subscriber>, StoreError> {
         match self
-            .db(Table::Subscribers)
+            .db(Table::SUBSCRIBERS)?
             .get(&self.txn, email.as_bytes())
             .map_err(|e| self.err(e))?
         {
@@ -230,7 +230,7 @@ impl ProjectionReader for Snapshot<'_> {
         let mut items = Vec::new();
         let mut last: Option<Vec<u8>> = None;
         for entry in self
-            .db(Table::Suppressed)
+            .db(Table::SUPPRESSED)?
             .range(&self.txn, &(lower, Bound::Unbounded))
             .map_err(|e| self.err(e))?
         {
@@ -252,7 +252,7 @@ impl ProjectionReader for Snapshot<'_> {
         push_part(&mut prefix, email);
         let mut out = Vec::new();
         for entry in self
-            .db(Table::History)
+            .db(Table::HISTORY)?
             .prefix_iter(&self.txn, &prefix)
             .map_err(|e| self.err(e))?
         {
@@ -273,7 +273,7 @@ impl ProjectionReader for Snapshot<'_> {
         from_day: i32,
         to_day: i32,
     ) -> Result<Vec<LinkCount>, StoreError> {
-        let db = self.db(Table::Links);
+        let db = self.db(Table::LINKS)?;
         let mut prefix = Vec::new();
         if let Some(t) = template_key {
             push_part(&mut prefix, t);
@@ -314,11 +314,163 @@ impl ProjectionReader for Snapshot<'_> {
             .collect())
     }
 
+    fn get_row(&self, table: Table, key: RowKey<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut stored = Vec::new();
+        push_row_key(&mut stored, key);
+        Ok(self
+            .db(table)?
+            .get(&self.txn, &stored)
+            .map_err(|e| self.err(e))?
+            .map(<[u8]>::to_vec))
+    }
+
+    fn scan_rows(
+        &self,
+        table: Table,
+        partition: &str,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Page<Row>, StoreError> {
+        let mut prefix = Vec::new();
+        push_part(&mut prefix, partition);
+        let end = prefix_end(&prefix);
+        let mut start = prefix.clone();
+        let lower = match after {
+            Some(after) => {
+                start.extend_from_slice(after);
+                Bound::Excluded(start.as_slice())
+            }
+            None => Bound::Included(start.as_slice()),
+        };
+        let range = (lower, Bound::Excluded(end.as_slice()));
+        let mut items: Vec<Row> = Vec::new();
+        for entry in self
+            .db(table)?
+            .range(&self.txn, &range)
+            .map_err(|e| self.err(e))?
+        {
+            let (key, value) = entry.map_err(|e| self.err(e))?;
+            if items.len() == limit {
+                let next = items.last().map(|r| r.sort.clone());
+                return Ok(Page { items, next });
+            }
+            items.push(Row {
+                sort: key[prefix.len()..].to_vec(),
+                value: value.to_vec(),
+            });
+        }
+        Ok(Page { items, next: None })
+    }
+
     fn checkpoint(&self, projection: Projection) -> Result<Option<Offset>, StoreError> {
-        let slot = self.slots[projection_index(projection)];
+        let slot = self.slots[projection.index()];
         Ok(self
             .store
             .slot_progress(&self.txn, projection, slot)?
             .checkpoint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mailshot_projections::{Layout, ProjectionWriter, RowSink};
+
+    use super::*;
+
+    /// A table of generic rows from the registry.
+    fn rows_table() -> Table {
+        *Table::all()
+            .iter()
+            .find(|t| t.layout() == Layout::Rows)
+            .expect("a registered projection keeps generic rows")
+    }
+
+    fn key<'a>(partition: &'a str, sort: &'a [u8]) -> RowKey<'a> {
+        RowKey { partition, sort }
+    }
+
+    #[test]
+    fn generic_rows_read_back_by_partition_in_sort_order_and_in_pages() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LmdbStore::open(dir.path()).expect("open");
+        let table = rows_table();
+        let mut writer = store.begin().expect("begin");
+        // Out of order, a key put twice, and partitions that share a prefix.
+        for (partition, sort, value) in [
+            ("m1", &b"b"[..], &b"2"[..]),
+            ("m1", b"a", b"1"),
+            ("m1x", b"a", b"other partition"),
+            ("m", b"a", b"other partition"),
+            ("m1", b"c", b"first"),
+            ("m1", b"c", b"3"),
+            ("m1", b"", b"0"),
+        ] {
+            writer
+                .put_row(table, key(partition, sort), value)
+                .expect("put");
+        }
+        writer.commit().expect("commit");
+        let snapshot = store.snapshot().expect("snapshot");
+        let all = snapshot.scan_rows(table, "m1", None, 10).expect("scan");
+        let rows: Vec<(&[u8], &[u8])> = all
+            .items
+            .iter()
+            .map(|r| (r.sort.as_slice(), r.value.as_slice()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (&b""[..], &b"0"[..]),
+                (b"a", b"1"),
+                (b"b", b"2"),
+                (b"c", b"3")
+            ]
+        );
+        assert_eq!(all.next, None);
+        let first = snapshot.scan_rows(table, "m1", None, 2).expect("scan");
+        assert_eq!(first.items.len(), 2);
+        assert_eq!(first.next.as_deref(), Some(&b"a"[..]));
+        let second = snapshot
+            .scan_rows(table, "m1", first.next.as_deref(), 2)
+            .expect("scan");
+        assert_eq!(second.items, all.items[2..]);
+        assert_eq!(second.next, None);
+        assert!(
+            snapshot
+                .scan_rows(table, "nope", None, 5)
+                .expect("scan")
+                .items
+                .is_empty()
+        );
+        assert_eq!(
+            snapshot.get_row(table, key("m1", b"b")).expect("get"),
+            Some(b"2".to_vec())
+        );
+        assert_eq!(snapshot.get_row(table, key("m1", b"z")).expect("get"), None);
+    }
+
+    #[test]
+    fn a_stateful_fold_reads_its_own_rows_within_a_batch_and_after() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LmdbStore::open(dir.path()).expect("open");
+        let table = rows_table();
+        let mut writer = store.begin().expect("begin");
+        assert_eq!(writer.get_row(table, key("p", b"k")).expect("get"), None);
+        writer.set_row(table, key("p", b"k"), b"1").expect("set");
+        assert_eq!(
+            writer.get_row(table, key("p", b"k")).expect("get"),
+            Some(b"1".to_vec())
+        );
+        writer.commit().expect("commit");
+        let mut writer = store.begin().expect("begin");
+        let v = writer.get_row(table, key("p", b"k")).expect("get");
+        assert_eq!(v, Some(b"1".to_vec()));
+        writer.set_row(table, key("p", b"k"), b"2").expect("set");
+        writer.commit().expect("commit");
+        let snapshot = store.snapshot().expect("snapshot");
+        assert_eq!(
+            snapshot.get_row(table, key("p", b"k")).expect("get"),
+            Some(b"2".to_vec())
+        );
     }
 }

@@ -5,14 +5,14 @@
 use mailshot_projections::Projection;
 
 use crate::meta::IDS_LAYOUT_KEY;
-use crate::{LmdbStore, StoreError, Table, checkpoint_key, projection_index, version_key};
+use crate::{LmdbStore, StoreError, Table, checkpoint_key, version_key};
 
 impl LmdbStore {
     /// Overwrites one row of a live table. Only for tests that corrupt a projection on purpose.
     pub fn corrupt_row(&self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         let mut txn = self.write_txn()?;
-        let slot = self.live_slots(&txn)?[projection_index(table.projection())];
-        self.table(slot, table)
+        let slot = self.live_slots(&txn)?[table.projection().index()];
+        self.table(slot, table)?
             .put(&mut txn, key, value)
             .map_err(|e| self.lmdb(e))?;
         self.commit(txn)
@@ -22,9 +22,9 @@ impl LmdbStore {
     /// dir written before the projection existed. Only for tests of backfills.
     pub fn forget_projection(&self, projection: Projection) -> Result<(), StoreError> {
         let mut txn = self.write_txn()?;
-        let slot = self.live_slots(&txn)?[projection_index(projection)];
-        for table in Table::of(projection) {
-            self.table(slot, table)
+        let slot = self.live_slots(&txn)?[projection.index()];
+        for table in projection.tables() {
+            self.table(slot, table)?
                 .clear(&mut txn)
                 .map_err(|e| self.lmdb(e))?;
         }
@@ -37,7 +37,7 @@ impl LmdbStore {
     /// rebuild-on-version-change.
     pub fn set_version(&self, projection: Projection, version: u32) -> Result<(), StoreError> {
         let mut txn = self.write_txn()?;
-        let slot = self.live_slots(&txn)?[projection_index(projection)];
+        let slot = self.live_slots(&txn)?[projection.index()];
         self.put_meta(
             &mut txn,
             &version_key(projection, slot),

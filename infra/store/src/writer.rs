@@ -11,14 +11,14 @@ use mailshot_domain::{Day, EngagementFact, FactId, Timestamp};
 use mailshot_projections::rollups::Counts;
 use mailshot_projections::{
     EngagementKey, EngagementKind, EventRow, FirstEngagement, LinkKey, Projection,
-    ProjectionWriter, RollupKey, Subscriber,
+    ProjectionWriter, RollupKey, RowKey, RowSink, Subscriber,
 };
 
 use super::event_rows::{push_fact_rows, push_row};
 use super::keys::{
-    DEDUP_KEY_LEN, dedup_key, engagement_key, link_key, push_history_key, push_part,
+    DEDUP_KEY_LEN, dedup_key, engagement_key, link_key, push_history_key, push_part, push_row_key,
 };
-use super::{LmdbStore, Slot, StoreError, Table, checkpoint_key, projection_index, version_key};
+use super::{LmdbStore, Slots, StoreError, Table, checkpoint_key, version_key};
 use crate::bulk::{RowArena, RowRef};
 
 /// A write batch. Rollup additions and subscriber rows are gathered in memory and written
@@ -26,7 +26,7 @@ use crate::bulk::{RowArena, RowRef};
 pub struct BatchWriter<'s> {
     store: &'s LmdbStore,
     txn: RwTxn<'s>,
-    slots: [Slot; 4],
+    slots: Slots,
     counts: HashMap<Vec<u8>, Counts>,
     /// Fact counts gathered by template, sequence and day; spread over the rollup rows of
     /// every scope and level at commit.
@@ -36,9 +36,9 @@ pub struct BatchWriter<'s> {
     /// Rows of the write-only tables (events, its indexes, history), put in key order at
     /// commit: sorted inserts walk the B-trees once instead of jumping between pages.
     pending: RowArena,
-    /// First engagements set in this batch, by table and key: read back from here, and put
-    /// in key order with the write-only rows.
-    first_engagements: HashMap<(Table, Vec<u8>), Vec<u8>>,
+    /// First engagements and generic rows of stateful folds set in this batch, by table and
+    /// key: read back from here, and put in key order with the write-only rows.
+    stateful_rows: HashMap<(Table, Vec<u8>), Vec<u8>>,
     /// Dedup-index entries, put in key order at commit.
     pending_ids: Vec<([u8; DEDUP_KEY_LEN], Offset)>,
     pending_id_set: HashSet<FactId>,
@@ -50,7 +50,7 @@ impl<'s> BatchWriter<'s> {
     pub(crate) fn new(
         store: &'s LmdbStore,
         txn: RwTxn<'s>,
-        slots: [Slot; 4],
+        slots: Slots,
         spare_only: bool,
     ) -> Self {
         BatchWriter {
@@ -62,16 +62,16 @@ impl<'s> BatchWriter<'s> {
             subscribers: HashMap::new(),
             dirty_subscribers: BTreeMap::new(),
             pending: RowArena::default(),
-            first_engagements: HashMap::new(),
+            stateful_rows: HashMap::new(),
             pending_ids: Vec::new(),
             pending_id_set: HashSet::new(),
             spare_only,
         }
     }
 
-    fn db(&self, table: Table) -> super::Db {
+    fn db(&self, table: Table) -> Result<super::Db, StoreError> {
         self.store
-            .table(self.slots[projection_index(table.projection())], table)
+            .table(self.slots[table.projection().index()], table)
     }
 
     fn err(&self, e: heed::Error) -> StoreError {
@@ -127,7 +127,7 @@ impl<'s> BatchWriter<'s> {
         }
         drop(puts);
         let mut rows = std::mem::take(&mut self.pending);
-        for ((table, key), value) in self.first_engagements.drain() {
+        for ((table, key), value) in self.stateful_rows.drain() {
             rows.push(table, &key, &value);
         }
         let rows = rows.into_sorted();
@@ -142,7 +142,7 @@ impl<'s> BatchWriter<'s> {
     ) -> Result<(), StoreError> {
         let mut rows = rows.into_iter().peekable();
         while let Some(&(table, _, _)) = rows.peek() {
-            let db = self.db(table);
+            let db = self.db(table)?;
             let mut puts =
                 SortedPuts::new(db, &mut self.txn, flags).map_err(|e| self.store.lmdb(e))?;
             while let Some((_, key, value)) = rows.next_if(|row| row.0 == table) {
@@ -168,7 +168,7 @@ impl<'s> BatchWriter<'s> {
 
     /// The checkpoint of a projection as this batch's target slot sees it.
     pub fn checkpoint(&self, projection: Projection) -> Result<Option<Offset>, StoreError> {
-        let slot = self.slots[projection_index(projection)];
+        let slot = self.slots[projection.index()];
         Ok(self
             .store
             .slot_progress(&self.txn, projection, slot)?
@@ -187,7 +187,7 @@ impl<'s> BatchWriter<'s> {
                 }
             }
         }
-        let rollups = self.db(Table::Rollups);
+        let rollups = self.db(Table::ROLLUPS)?;
         let mut counts: Vec<_> = std::mem::take(&mut self.counts).into_iter().collect();
         counts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (key, delta) in counts {
@@ -203,8 +203,8 @@ impl<'s> BatchWriter<'s> {
                 .put(&mut self.txn, &key, &total.to_bytes())
                 .map_err(|e| self.store.lmdb(e))?;
         }
-        let subscribers = self.db(Table::Subscribers);
-        let suppressed = self.db(Table::Suppressed);
+        let subscribers = self.db(Table::SUBSCRIBERS)?;
+        let suppressed = self.db(Table::SUPPRESSED)?;
         for email in std::mem::take(&mut self.dirty_subscribers).into_keys() {
             let Some(Some(sub)) = self.subscribers.get(&email) else {
                 continue;
@@ -266,9 +266,9 @@ impl<'t> SortedPuts<'t> {
 /// Where the first engagement of `key` is kept: link clicks have their own table.
 fn first_engagement_table(key: &EngagementKey) -> Table {
     if key.kind == EngagementKind::LinkClick {
-        Table::LinkFirst
+        Table::LINK_FIRST_CLICK
     } else {
-        Table::Engagement
+        Table::FIRST_ENGAGEMENT
     }
 }
 
@@ -292,7 +292,7 @@ fn encode_first(v: &FirstEngagement) -> Vec<u8> {
     out
 }
 
-impl ProjectionWriter for BatchWriter<'_> {
+impl RowSink for BatchWriter<'_> {
     type Error = StoreError;
 
     fn put_event(&mut self, row: &EventRow) -> Result<(), StoreError> {
@@ -305,6 +305,26 @@ impl ProjectionWriter for BatchWriter<'_> {
         Ok(())
     }
 
+    fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), StoreError> {
+        self.pending.push_with(
+            Table::HISTORY,
+            |key| push_history_key(key, email, offset),
+            |_| {},
+        );
+        Ok(())
+    }
+
+    fn put_row(&mut self, table: Table, key: RowKey<'_>, value: &[u8]) -> Result<(), StoreError> {
+        self.pending.push_with(
+            table,
+            |out| push_row_key(out, key),
+            |out| out.extend_from_slice(value),
+        );
+        Ok(())
+    }
+}
+
+impl ProjectionWriter for BatchWriter<'_> {
     fn add_counts(&mut self, key: &RollupKey, deltas: &Counts) -> Result<(), StoreError> {
         self.counts.entry(key.encode()).or_default().add(deltas);
         Ok(())
@@ -344,10 +364,10 @@ impl ProjectionWriter for BatchWriter<'_> {
     ) -> Result<Option<FirstEngagement>, StoreError> {
         let table = first_engagement_table(key);
         let stored_key = (table, engagement_key(key));
-        let value = match self.first_engagements.get(&stored_key) {
+        let value = match self.stateful_rows.get(&stored_key) {
             Some(v) => Some(v.as_slice()),
             None => self
-                .db(table)
+                .db(table)?
                 .get(&self.txn, &stored_key.1)
                 .map_err(|e| self.err(e))?,
         };
@@ -365,7 +385,7 @@ impl ProjectionWriter for BatchWriter<'_> {
         key: &EngagementKey,
         value: &FirstEngagement,
     ) -> Result<(), StoreError> {
-        self.first_engagements.insert(
+        self.stateful_rows.insert(
             (first_engagement_table(key), engagement_key(key)),
             encode_first(value),
         );
@@ -376,7 +396,7 @@ impl ProjectionWriter for BatchWriter<'_> {
         if let Some(cached) = self.subscribers.get(email) {
             return Ok(cached.clone());
         }
-        let db = self.db(Table::Subscribers);
+        let db = self.db(Table::SUBSCRIBERS)?;
         let loaded =
             match db
                 .get(&self.txn, email.as_bytes())
@@ -398,7 +418,7 @@ impl ProjectionWriter for BatchWriter<'_> {
         if let Some(cached) = self.subscribers.get(email) {
             return Ok(cached.is_some());
         }
-        let db = self.db(Table::Subscribers);
+        let db = self.db(Table::SUBSCRIBERS)?;
         Ok(db
             .get(&self.txn, email.as_bytes())
             .map_err(|e| self.err(e))?
@@ -412,22 +432,13 @@ impl ProjectionWriter for BatchWriter<'_> {
         Ok(())
     }
 
-    fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), StoreError> {
-        self.pending.push_with(
-            Table::History,
-            |key| push_history_key(key, email, offset),
-            |_| {},
-        );
-        Ok(())
-    }
-
     fn add_link_counts(
         &mut self,
         key: &LinkKey,
         clicks: i64,
         unique: i64,
     ) -> Result<(), StoreError> {
-        let db = self.db(Table::Links);
+        let db = self.db(Table::LINKS)?;
         let k = link_key(key);
         let (mut c, mut u) = match db.get(&self.txn, &k).map_err(|e| self.err(e))? {
             Some(v) if v.len() == 16 => (
@@ -445,12 +456,33 @@ impl ProjectionWriter for BatchWriter<'_> {
             .map_err(|e| self.store.lmdb(e))
     }
 
+    fn get_row(&mut self, table: Table, key: RowKey<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut stored = Vec::new();
+        push_row_key(&mut stored, key);
+        let stored_key = (table, stored);
+        if let Some(v) = self.stateful_rows.get(&stored_key) {
+            return Ok(Some(v.clone()));
+        }
+        Ok(self
+            .db(table)?
+            .get(&self.txn, &stored_key.1)
+            .map_err(|e| self.err(e))?
+            .map(<[u8]>::to_vec))
+    }
+
+    fn set_row(&mut self, table: Table, key: RowKey<'_>, value: &[u8]) -> Result<(), StoreError> {
+        let mut stored = Vec::new();
+        push_row_key(&mut stored, key);
+        self.stateful_rows.insert((table, stored), value.to_vec());
+        Ok(())
+    }
+
     fn set_checkpoint(
         &mut self,
         projection: Projection,
         next_offset: Offset,
     ) -> Result<(), StoreError> {
-        let slot = self.slots[projection_index(projection)];
+        let slot = self.slots[projection.index()];
         self.store.put_meta(
             &mut self.txn,
             &checkpoint_key(projection, slot),

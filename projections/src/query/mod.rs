@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::ProjectionReader;
 
 pub use args::{Args, DEFAULT_LIMIT, MAX_LIMIT};
+pub(crate) use events::event_item;
 pub use typed::{DateRange, EventList, EventsQuery, Limit, Query, StatsQuery};
 
 /// Why a query could not be answered.
@@ -55,8 +56,9 @@ impl QueryError {
     }
 }
 
-/// The names of the projection-backed tools, as MCP lists them.
-pub const TOOLS: [&str; 8] = [
+/// The names of the tools of the contract, as MCP lists them. Each is answered from one
+/// projection ([`crate::Projection::answering`]).
+pub const TOOLS: [&str; 9] = [
     "get_subscriber_events",
     "get_template_events",
     "get_sequence_events",
@@ -65,6 +67,7 @@ pub const TOOLS: [&str; 8] = [
     "list_suppressed",
     "get_link_stats",
     "trace_subscriber",
+    "get_message",
 ];
 
 /// Answers one projection-backed query. `now` hides expired event rows.
@@ -92,6 +95,9 @@ pub fn answer<R: ProjectionReader>(
             template_key,
             range,
         } => links::link_stats(reader, template_key.as_deref(), *range),
+        Query::Message { message_id } => {
+            crate::projection::messages::answer(reader, message_id, now)
+        }
     }
 }
 

@@ -51,6 +51,11 @@ pub enum Query {
         /// The days counted.
         range: DateRange,
     },
+    /// `get_message`.
+    Message {
+        /// The SES message id (`mail.messageId`, the events' `sesMessageId`), as given.
+        message_id: String,
+    },
 }
 
 /// The arguments of an event list query.
@@ -318,6 +323,13 @@ impl Query {
         })
     }
 
+    /// A `get_message` query; `message_id` must not be empty.
+    pub fn message(message_id: &str) -> Result<Query, QueryError> {
+        Ok(Query::Message {
+            message_id: message_id_arg(message_id)?,
+        })
+    }
+
     /// The query an MCP tool call stands for: `tool` is the tool's name, `args` its
     /// arguments (a JSON object, or `null` for none; a `null` argument counts as absent).
     ///
@@ -354,6 +366,9 @@ impl Query {
                     range,
                 })
             }
+            "get_message" => Ok(Query::Message {
+                message_id: message_id_arg(args.str("messageId")?)?,
+            }),
             other => Err(QueryError::invalid(
                 "tool",
                 format!("unknown tool {other:?}"),
@@ -370,6 +385,7 @@ impl Query {
             Query::Trace { .. } => "trace_subscriber",
             Query::Suppressed { .. } => "list_suppressed",
             Query::LinkStats { .. } => "get_link_stats",
+            Query::Message { .. } => "get_message",
         }
     }
 
@@ -407,6 +423,7 @@ impl Query {
                 "startDate": day(range.start),
                 "endDate": day(range.end),
             }),
+            Query::Message { message_id } => json!({ "messageId": message_id }),
         }
     }
 }
@@ -423,6 +440,14 @@ impl EventsQuery {
             Partition::Subscriber(k) | Partition::Template(k) | Partition::Sequence(k) => k,
         }
     }
+}
+
+/// A message id as given, checked as `messageId`: an SES message id is never empty.
+fn message_id_arg(id: &str) -> Result<String, QueryError> {
+    if id.is_empty() {
+        return Err(QueryError::invalid("messageId", "must not be empty"));
+    }
+    Ok(id.to_string())
 }
 
 /// `startDate` and `endDate` of JSON arguments, checked as [`DateRange::parse`] checks them.

@@ -197,7 +197,7 @@ pub fn embedded_query(reader: &Reader, tool: &str, args: &Value, now: Timestamp)
 
 /// A set of queries covering every tool, built from what the embedded store knows: stats
 /// over several ranges and scopes, event lists (two pages each), subscribers, traces, the
-/// suppressed list (paged), link stats.
+/// suppressed list (paged), link stats, and the messages of some subscribers.
 pub fn query_set(reader: &Reader, now: Timestamp) -> Vec<(String, Value)> {
     let mut set: Vec<(String, Value)> = Vec::new();
     let stats = "get_delivery_stats".to_string();
@@ -268,6 +268,23 @@ pub fn query_set(reader: &Reader, now: Timestamp) -> Vec<(String, Value)> {
         }
     }
     set.push(("get_link_stats".into(), json!({})));
+    // Messages of those subscribers: each with its recipients and their events.
+    let mut messages = std::collections::BTreeSet::new();
+    for e in &emails {
+        let events = embedded_query(
+            reader,
+            "get_subscriber_events",
+            &json!({"email": e, "limit": 5}),
+            now,
+        );
+        for item in events["items"].as_array().unwrap() {
+            messages.insert(item["sesMessageId"].as_str().unwrap().to_string());
+        }
+    }
+    assert!(!messages.is_empty(), "no message among {emails:?}");
+    for m in &messages {
+        set.push(("get_message".into(), json!({"messageId": m})));
+    }
     for e in &emails {
         set.push(("get_subscriber".into(), json!({"email": e})));
         set.push((

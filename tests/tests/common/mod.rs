@@ -134,8 +134,9 @@ pub fn rows(store: &LmdbStore, p: Projection) -> Rows {
 
 /// Every row of every projection, byte for byte.
 pub fn all_rows(store: &LmdbStore) -> BTreeMap<&'static str, Rows> {
-    Projection::ALL
-        .into_iter()
+    Projection::all()
+        .iter()
+        .copied()
         .map(|p| (p.name(), rows(store, p)))
         .collect()
 }
@@ -154,8 +155,9 @@ fn strip_offsets(v: &mut Value) {
 }
 
 /// The projections with log positions factored out (they legitimately depend on arrival
-/// order): events, rollups and links byte for byte; subscribers as JSON without `offset`
-/// fields, the suppressed index as is, and the history index as a set of (email, raw input).
+/// order): every projection but subscribers byte for byte (events, rollups, links, and any
+/// registered since); subscribers as JSON without `offset` fields, the suppressed index as is,
+/// and the history index as a set of (email, raw input).
 #[derive(Debug, PartialEq, Eq)]
 pub struct OrderFreeState {
     pub exact: BTreeMap<&'static str, Rows>,
@@ -166,23 +168,25 @@ pub struct OrderFreeState {
 
 pub fn order_free_state(log: &SegmentLog, store: &LmdbStore) -> OrderFreeState {
     let mut exact = BTreeMap::new();
-    for p in [Projection::Events, Projection::Rollups, Projection::Links] {
-        exact.insert(p.name(), rows(store, p));
+    for &p in Projection::all() {
+        if p != Projection::SUBSCRIBERS {
+            exact.insert(p.name(), rows(store, p));
+        }
     }
     let mut subscribers = BTreeMap::new();
     let mut suppressed = BTreeSet::new();
     let mut history = BTreeSet::new();
     store
-        .for_each_row(Projection::Subscribers, false, |t, k, v| match t {
-            Table::Subscribers => {
+        .for_each_row(Projection::SUBSCRIBERS, false, |t, k, v| match t {
+            Table::SUBSCRIBERS => {
                 let mut json: Value = serde_json::from_slice(v).unwrap();
                 strip_offsets(&mut json);
                 subscribers.insert(k.to_vec(), json);
             }
-            Table::Suppressed => {
+            Table::SUPPRESSED => {
                 suppressed.insert(k.to_vec());
             }
-            Table::History => {
+            Table::HISTORY => {
                 let len = usize::from(u16::from_be_bytes([k[0], k[1]]));
                 let email = String::from_utf8(k[2..2 + len].to_vec()).unwrap();
                 let offset = u64::from_be_bytes(k[2 + len..].try_into().unwrap());

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use mailshot_domain::log::Offset;
 use mailshot_projections::rollups::{Counts, Level, Scope};
 use mailshot_projections::{
-    EngagementKey, EngagementKind, EventRow, LinkKey, Partition, Subscriber,
+    EngagementKey, EngagementKind, EventRow, LinkKey, Partition, RowKey, Subscriber, Table,
 };
 use serde_json::Value;
 
@@ -112,6 +112,51 @@ pub(super) fn link_items(key: &LinkKey) -> [(String, String); 2] {
 
 /// The sort key of a placeholder item (a partition with one item).
 pub const NO_SK: &str = "-";
+
+/// The prefix of the partitions of generic rows: `ROW#<table>#<partition>`.
+pub const ROW_PK_PREFIX: &str = "ROW#";
+
+/// The partition of the generic rows of `table` with partition `partition`.
+pub(super) fn row_pk(table: Table, partition: &str) -> String {
+    format!("{ROW_PK_PREFIX}{}#{partition}", table.name())
+}
+
+/// The sort key of a generic row: its bytes in lower-case hex (which sorts as the bytes do),
+/// or [`NO_SK`] for none (before every hex text).
+pub(super) fn row_sk(sort: &[u8]) -> String {
+    if sort.is_empty() {
+        NO_SK.to_string()
+    } else {
+        hex::encode(sort)
+    }
+}
+
+/// The bytes of a generic row's sort key ([`row_sk`]).
+pub(super) fn row_sort(sk: &str, table: &str) -> Result<Vec<u8>, AwsError> {
+    if sk == NO_SK {
+        return Ok(Vec::new());
+    }
+    hex::decode(sk).map_err(|_| AwsError::Corrupt {
+        table: table.to_string(),
+        reason: format!("generic row sort key {sk:?} is not hex"),
+    })
+}
+
+/// The key of a generic row's item.
+pub(super) fn row_key(table: Table, key: RowKey<'_>) -> Item {
+    self::key(row_pk(table, key.partition), s(row_sk(key.sort)))
+}
+
+/// The value of a generic row's item (attribute `v`, binary).
+pub(super) fn row_value(item: &Item, table: &str) -> Result<Vec<u8>, AwsError> {
+    match item.get("v") {
+        Some(AttributeValue::B(v)) => Ok(v.as_ref().to_vec()),
+        _ => Err(AwsError::Corrupt {
+            table: table.to_string(),
+            reason: "generic row without a binary value `v`".into(),
+        }),
+    }
+}
 /// The partition of the checkpoint items.
 pub const CHECKPOINT_PK: &str = "CKPT";
 

@@ -16,7 +16,12 @@
 //! | rollups | `R#<level>#<scope>` | period (number) | `c0`…`c11` counters (ADD) |
 //! | aux | `FE#<kind>#<hash of subject, email>` | `-` | earliest engagement `at`, `templateKey`, `sequenceId`, `ver` |
 //! | aux | `LINK#T#<template>` / `LINK#ALL` | `<day>#<hash>` | `templateKey`, `url`, `day`, `clicks`, `uniq` (ADD) |
+//! | aux | `ROW#<table>#<partition>` | hex of the sort key (`-` for none) | `v` (binary value), `ver` (rows of stateful folds) |
 //! | aux | `CKPT` | projection name | `offset`, `version` |
+//!
+//! The first rows are the specialised layouts of the events, subscribers, rollups and links
+//! projections; `ROW#` items are the generic rows of any other registered projection
+//! ([`mailshot_projections::Layout::Rows`]), which this store keeps without knowing them.
 //!
 //! `nextToken` positions are the same bytes as the embedded store's keys, so both runtimes
 //! answer identical JSON, tokens included.
@@ -35,7 +40,8 @@ mod reader;
 mod writer;
 
 pub use items::{
-    CHECKPOINT_PK, NO_SK, PROFILE_SK, SUPPRESSED_PK, event_item, rollup_pk, subscriber_pk,
+    CHECKPOINT_PK, NO_SK, PROFILE_SK, ROW_PK_PREFIX, SUPPRESSED_PK, event_item, rollup_pk,
+    subscriber_pk,
 };
 pub use reader::DynamoReader;
 pub use writer::{CacheUpdate, RecordWriter, RowCache};

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use mailshot_domain::log::Offset;
 use mailshot_projections::rollups::{Counts, Level, Scope};
 use mailshot_projections::{
-    EventKey, EventRow, EventScan, LinkCount, Page, Partition, Projection, ProjectionReader,
-    Subscriber,
+    EventKey, EventRow, EventScan, LinkCount, Page, Partition, Projection, ProjectionReader, Row,
+    RowKey, Subscriber, Table,
 };
 
 use super::items::{
     CHECKPOINT_PK, PROFILE_SK, SUPPRESSED_PK, counts_of, day_part, event_row, key,
-    partition_prefix, position, rollup_pk, subscriber_doc, subscriber_pk,
+    partition_prefix, position, rollup_pk, row_key, row_pk, row_sk, row_sort, row_value,
+    subscriber_doc, subscriber_pk,
 };
 use crate::item::{get_i64, get_s, n, s};
 use crate::{Aws, AwsError, Tables};
@@ -131,6 +132,24 @@ impl ProjectionReader for DynamoReader {
             .get_item(table, key(subscriber_pk(&k.email), s(&k.sort_key)))?
             .map(|item| event_row(&item, table))
             .transpose()
+    }
+
+    /// One BatchGetItem per 100 keys instead of a GetItem per key.
+    fn events(&self, keys: &[EventKey]) -> Result<Vec<Option<EventRow>>, AwsError> {
+        let table = &self.tables.events;
+        let mut unique: Vec<&EventKey> = keys.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let requests = unique
+            .iter()
+            .map(|k| key(subscriber_pk(&k.email), s(&k.sort_key)))
+            .collect();
+        let mut found = BTreeMap::new();
+        for item in self.aws.batch_get(table, requests)? {
+            let row = event_row(&item, table)?;
+            found.insert(row.key(), row);
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     fn sum_counts(
@@ -273,6 +292,64 @@ impl ProjectionReader for DynamoReader {
                 unique_clicks,
             })
             .collect())
+    }
+
+    fn get_row(&self, table: Table, k: RowKey<'_>) -> Result<Option<Vec<u8>>, AwsError> {
+        let aux = &self.tables.aux;
+        self.aws
+            .get_item(aux, row_key(table, k))?
+            .map(|item| row_value(&item, aux))
+            .transpose()
+    }
+
+    fn scan_rows(
+        &self,
+        table: Table,
+        partition: &str,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Page<Row>, AwsError> {
+        let aux = &self.tables.aux;
+        let pk = row_pk(table, partition);
+        let after = after.map(row_sk);
+        let mut items = Vec::new();
+        let mut more = false;
+        self.aws.query_each(
+            || {
+                let q = self
+                    .aws
+                    .ddb
+                    .query()
+                    .table_name(aux)
+                    .expression_attribute_values(":p", s(&pk))
+                    .consistent_read(true)
+                    .limit((limit as i32).saturating_add(1).clamp(1, 1000));
+                match &after {
+                    Some(a) => q
+                        .key_condition_expression("pk = :p AND sk > :a")
+                        .expression_attribute_values(":a", s(a)),
+                    None => q.key_condition_expression("pk = :p"),
+                }
+            },
+            aux,
+            |item| {
+                if items.len() == limit {
+                    more = true;
+                    return Ok(false);
+                }
+                items.push(Row {
+                    sort: row_sort(get_s(&item, "sk", aux)?, aux)?,
+                    value: row_value(&item, aux)?,
+                });
+                Ok(true)
+            },
+        )?;
+        let next = if more {
+            items.last().map(|r: &Row| r.sort.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
     }
 
     fn checkpoint(&self, projection: Projection) -> Result<Option<Offset>, AwsError> {

@@ -2,17 +2,19 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use mailshot_domain::Timestamp;
 use mailshot_domain::log::Offset;
 use mailshot_projections::rollups::{Counts, RollupKey, SLOTS};
 use mailshot_projections::{
-    EngagementKey, EventRow, FirstEngagement, LinkKey, Projection, ProjectionWriter, Subscriber,
+    EngagementKey, EventRow, FirstEngagement, LinkKey, Projection, ProjectionWriter, RowKey,
+    RowSink, Subscriber, Table,
 };
 
 use super::items::{
     CHECKPOINT_PK, NO_SK, PROFILE_SK, SUPPRESSED_PK, engagement_pk, event_item, history_sk, key,
-    link_items, rollup_pk, subscriber_doc, subscriber_pk,
+    link_items, rollup_pk, row_key, row_value, subscriber_doc, subscriber_pk,
 };
 use crate::item::{Item, get_i64, get_s, n, opt_i64, s};
 use crate::{Aws, AwsError, Tables};
@@ -24,6 +26,14 @@ use crate::{Aws, AwsError, Tables};
 pub struct RowCache {
     subscribers: HashMap<String, (Option<i64>, Option<Subscriber>)>,
     first: HashMap<EngagementKey, (Option<i64>, Option<FirstEngagement>)>,
+    rows: HashMap<GenericKey, (Option<i64>, Option<Vec<u8>>)>,
+}
+
+/// A generic row's key, owned: (table, partition, sort key).
+type GenericKey = (Table, String, Vec<u8>);
+
+fn generic_key(table: Table, key: RowKey<'_>) -> GenericKey {
+    (table, key.partition.to_string(), key.sort.to_vec())
 }
 
 /// Above this many cached rows the cache starts over (memory stays bounded).
@@ -34,6 +44,7 @@ impl RowCache {
     pub fn clear(&mut self) {
         self.subscribers.clear();
         self.first.clear();
+        self.rows.clear();
     }
 }
 
@@ -49,13 +60,17 @@ pub struct RecordWriter<'a> {
     subscribers: BTreeMap<String, Subscriber>,
     history: BTreeSet<(String, Offset)>,
     links: BTreeMap<LinkKey, (i64, i64)>,
+    /// Generic rows of write-only folds: put unconditionally.
+    rows: BTreeMap<GenericKey, Vec<u8>>,
+    /// Generic rows of stateful folds: put only if still at the version read.
+    state_rows: BTreeMap<GenericKey, Vec<u8>>,
     checkpoints: BTreeMap<Projection, Offset>,
 }
 
 impl<'a> RecordWriter<'a> {
     /// An empty buffer over `tables`.
     pub fn new(aws: &'a Aws, tables: &'a Tables, cache: &'a mut RowCache) -> Self {
-        if cache.subscribers.len() + cache.first.len() > CACHE_ROWS {
+        if cache.subscribers.len() + cache.first.len() + cache.rows.len() > CACHE_ROWS {
             cache.clear();
         }
         RecordWriter {
@@ -68,6 +83,8 @@ impl<'a> RecordWriter<'a> {
             subscribers: BTreeMap::new(),
             history: BTreeSet::new(),
             links: BTreeMap::new(),
+            rows: BTreeMap::new(),
+            state_rows: BTreeMap::new(),
             checkpoints: BTreeMap::new(),
         }
     }
@@ -86,6 +103,8 @@ impl<'a> RecordWriter<'a> {
             + suppressed
             + self.history.len()
             + self.links.len() * 2
+            + self.rows.len()
+            + self.state_rows.len()
             + self.checkpoints.len()
     }
 
@@ -201,6 +220,21 @@ impl<'a> RecordWriter<'a> {
                 items.push(TransactWriteItem::builder().update(u).build());
             }
         }
+        for ((table, partition, sort), value) in &self.rows {
+            let mut item = row_key(*table, RowKey { partition, sort });
+            item.insert("v".into(), AttributeValue::B(Blob::new(value.clone())));
+            items.push(put(&t.aux, item, None)?);
+        }
+        for (k, value) in &self.state_rows {
+            let ver = self.cache.rows.get(k).and_then(|(ver, _)| *ver);
+            let (table, partition, sort) = k;
+            let mut item = row_key(*table, RowKey { partition, sort });
+            item.insert("v".into(), AttributeValue::B(Blob::new(value.clone())));
+            let new_ver = ver.unwrap_or(0) + 1;
+            item.insert("ver".into(), n(new_ver));
+            items.push(put(&t.aux, item, Some((String::new(), ver)))?);
+            update.rows.push((k.clone(), new_ver, value.clone()));
+        }
         for (p, offset) in &self.checkpoints {
             let mut item = key(CHECKPOINT_PK.into(), s(p.name()));
             item.insert("offset".into(), n(offset));
@@ -216,6 +250,7 @@ impl<'a> RecordWriter<'a> {
 pub struct CacheUpdate {
     subscribers: Vec<(String, i64, Subscriber)>,
     first: Vec<(EngagementKey, i64, FirstEngagement)>,
+    rows: Vec<(GenericKey, i64, Vec<u8>)>,
 }
 
 impl CacheUpdate {
@@ -226,6 +261,9 @@ impl CacheUpdate {
         }
         for (k, ver, v) in self.first {
             cache.first.insert(k, (Some(ver), Some(v)));
+        }
+        for (k, ver, v) in self.rows {
+            cache.rows.insert(k, (Some(ver), Some(v)));
         }
     }
 }
@@ -255,7 +293,7 @@ where
     Ok(value)
 }
 
-impl ProjectionWriter for RecordWriter<'_> {
+impl RowSink for RecordWriter<'_> {
     type Error = AwsError;
 
     fn put_event(&mut self, row: &EventRow) -> Result<(), AwsError> {
@@ -264,6 +302,18 @@ impl ProjectionWriter for RecordWriter<'_> {
         Ok(())
     }
 
+    fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), AwsError> {
+        self.history.insert((email.to_string(), offset));
+        Ok(())
+    }
+
+    fn put_row(&mut self, table: Table, key: RowKey<'_>, value: &[u8]) -> Result<(), AwsError> {
+        self.rows.insert(generic_key(table, key), value.to_vec());
+        Ok(())
+    }
+}
+
+impl ProjectionWriter for RecordWriter<'_> {
     fn add_counts(&mut self, key: &RollupKey, deltas: &Counts) -> Result<(), AwsError> {
         self.counts.entry(key.clone()).or_default().add(deltas);
         Ok(())
@@ -325,15 +375,36 @@ impl ProjectionWriter for RecordWriter<'_> {
         Ok(())
     }
 
-    fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), AwsError> {
-        self.history.insert((email.to_string(), offset));
-        Ok(())
-    }
-
     fn add_link_counts(&mut self, k: &LinkKey, clicks: i64, unique: i64) -> Result<(), AwsError> {
         let e = self.links.entry(k.clone()).or_default();
         e.0 += clicks;
         e.1 += unique;
+        Ok(())
+    }
+
+    fn get_row(&mut self, table: Table, k: RowKey<'_>) -> Result<Option<Vec<u8>>, AwsError> {
+        let (aws, aux) = (self.aws, &self.tables.aux);
+        let owned = generic_key(table, k);
+        read_through(
+            self.state_rows.get(&owned),
+            &mut self.cache.rows,
+            &owned,
+            || {
+                let Some(item) = aws.get_item(aux, row_key(table, k))? else {
+                    return Ok((None, None));
+                };
+                Ok((opt_i64(&item, "ver", aux)?, Some(row_value(&item, aux)?)))
+            },
+        )
+    }
+
+    fn set_row(&mut self, table: Table, k: RowKey<'_>, value: &[u8]) -> Result<(), AwsError> {
+        let owned = generic_key(table, k);
+        if !self.cache.rows.contains_key(&owned) {
+            // Learn the stored version, so the conditional put can check it.
+            ProjectionWriter::get_row(self, table, k)?;
+        }
+        self.state_rows.insert(owned, value.to_vec());
         Ok(())
     }
 

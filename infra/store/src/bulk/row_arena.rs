@@ -143,22 +143,22 @@ mod tests {
     #[test]
     fn rows_read_back_as_queued_and_sorted_with_later_duplicates_last() {
         let mut arena = RowArena::default();
-        arena.push(Table::History, b"b", b"");
-        arena.push(Table::Events, b"k", b"first");
+        arena.push(Table::HISTORY, b"b", b"");
+        arena.push(Table::EVENTS, b"k", b"first");
         arena.push_with(
-            Table::Events,
+            Table::EVENTS,
             |out| out.extend_from_slice(b"a"),
             |out| out.extend_from_slice(b"value of a"),
         );
-        arena.push(Table::Events, b"k", b"second");
+        arena.push(Table::EVENTS, b"k", b"second");
         let queued: Vec<RowRef<'_>> = arena.iter().collect();
         assert_eq!(
             queued,
             [
-                (Table::History, &b"b"[..], &b""[..]),
-                (Table::Events, b"k", b"first"),
-                (Table::Events, b"a", b"value of a"),
-                (Table::Events, b"k", b"second"),
+                (Table::HISTORY, &b"b"[..], &b""[..]),
+                (Table::EVENTS, b"k", b"first"),
+                (Table::EVENTS, b"a", b"value of a"),
+                (Table::EVENTS, b"k", b"second"),
             ]
         );
         let sorted = arena.into_sorted();
@@ -167,18 +167,18 @@ mod tests {
         assert_eq!(
             rows,
             [
-                (Table::Events, &b"a"[..], &b"value of a"[..]),
-                (Table::Events, b"k", b"first"),
-                (Table::Events, b"k", b"second"),
-                (Table::History, b"b", b""),
+                (Table::EVENTS, &b"a"[..], &b"value of a"[..]),
+                (Table::EVENTS, b"k", b"first"),
+                (Table::EVENTS, b"k", b"second"),
+                (Table::HISTORY, b"b", b""),
             ]
         );
         let mut again = sorted.into_empty_arena();
         assert!(again.is_empty());
-        again.push(Table::Events, b"z", b"reused");
+        again.push(Table::EVENTS, b"z", b"reused");
         assert_eq!(
             again.iter().collect::<Vec<_>>(),
-            [(Table::Events, &b"z"[..], &b"reused"[..])]
+            [(Table::EVENTS, &b"z"[..], &b"reused"[..])]
         );
     }
 

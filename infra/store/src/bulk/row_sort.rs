@@ -61,7 +61,7 @@ fn chunk((table, key): (Table, &[u8]), depth: usize) -> u128 {
     let mut bytes = [0u8; CHUNK];
     let (slot, from) = match depth {
         0 => {
-            bytes[0] = table as u8;
+            bytes[0] = table.index() as u8;
             (1, 0)
         }
         _ => (0, depth - 1),
@@ -104,7 +104,7 @@ mod tests {
         keys.push(long.clone());
         let mut rows: Vec<Row> = keys
             .iter()
-            .map(|k| row(Table::TemplateIndex, k, 0))
+            .map(|k| row(Table::TEMPLATE_INDEX, k, 0))
             .collect();
         let expected = std_sorted(&rows);
         sort_rows(&mut rows);
@@ -116,13 +116,13 @@ mod tests {
     #[test]
     fn a_key_padded_with_zeros_sorts_after_its_shorter_twin_and_ties_keep_their_order() {
         let mut rows = vec![
-            row(Table::Events, b"ab\0\0", 1),
-            row(Table::Events, b"ab", 2),
-            row(Table::Events, b"ab\0", 3),
-            row(Table::Events, b"ab", 4),
-            row(Table::Events, b"", 5),
-            row(Table::Subscribers, b"", 6),
-            row(Table::Events, b"ab\0", 7),
+            row(Table::EVENTS, b"ab\0\0", 1),
+            row(Table::EVENTS, b"ab", 2),
+            row(Table::EVENTS, b"ab\0", 3),
+            row(Table::EVENTS, b"ab", 4),
+            row(Table::EVENTS, b"", 5),
+            row(Table::SUBSCRIBERS, b"", 6),
+            row(Table::EVENTS, b"ab\0", 7),
         ];
         sort_rows(&mut rows);
         let values: Vec<u8> = rows.iter().map(|r| r.2[0]).collect();
@@ -132,15 +132,15 @@ mod tests {
     #[test]
     fn the_table_orders_before_the_key() {
         let mut rows = vec![
-            row(Table::History, b"a", 1),
-            row(Table::Events, b"z", 2),
-            row(Table::SequenceIndex, b"m", 3),
+            row(Table::HISTORY, b"a", 1),
+            row(Table::EVENTS, b"z", 2),
+            row(Table::SEQUENCE_INDEX, b"m", 3),
         ];
         sort_rows(&mut rows);
         let tables: Vec<Table> = rows.iter().map(|r| r.0).collect();
         assert_eq!(
             tables,
-            [Table::Events, Table::SequenceIndex, Table::History]
+            [Table::EVENTS, Table::SEQUENCE_INDEX, Table::HISTORY]
         );
     }
 
@@ -151,7 +151,7 @@ mod tests {
             let n = rng.usize(0..300);
             let mut rows: Vec<Row> = (0..n)
                 .map(|i| {
-                    let table = Table::ALL[rng.usize(0..3)];
+                    let table = Table::all()[rng.usize(0..3)];
                     // Few distinct bytes and shared prefixes, so that ties, short keys and
                     // long equal prefixes all occur.
                     let shared = rng.usize(0..40);

@@ -122,7 +122,7 @@ fn remove_dir(dir: &Path) -> Result<(), StoreError> {
 
 fn write_row(out: &mut impl Write, table: Table, key: &[u8], value: &[u8]) -> io::Result<()> {
     let too_long = || io::Error::other("row longer than 4 GiB");
-    out.write_all(&[table as u8])?;
+    out.write_all(&[table.index() as u8])?;
     out.write_all(
         &u32::try_from(key.len())
             .map_err(|_| too_long())?
@@ -179,7 +179,7 @@ impl<'a> RunReader<'a> {
         let Some(&tag) = self.bytes.get(self.at) else {
             return Ok(None);
         };
-        let table = *Table::ALL.get(usize::from(tag)).ok_or_else(|| {
+        let table = Table::from_index(usize::from(tag)).ok_or_else(|| {
             io_error(
                 self.path,
                 format!("unknown table {tag} at byte {}", self.at),
@@ -331,33 +331,33 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut runs = Runs::create(&dir.path().join("runs")).expect("create");
         runs.write(&sorted(vec![
-            row(Table::TemplateIndex, "b", ""),
-            row(Table::Events, "m", "run0"),
-            row(Table::Events, "a", "run0"),
-            row(Table::Events, "z", "run0 first"),
-            row(Table::Events, "z", "run0 second"),
+            row(Table::TEMPLATE_INDEX, "b", ""),
+            row(Table::EVENTS, "m", "run0"),
+            row(Table::EVENTS, "a", "run0"),
+            row(Table::EVENTS, "z", "run0 first"),
+            row(Table::EVENTS, "z", "run0 second"),
         ]))
         .expect("write");
         runs.write(&SortedRows::default())
             .expect("an empty run is skipped");
         runs.write(&sorted(vec![
-            row(Table::Events, "m", "run1"),
-            row(Table::Events, "c", "run1"),
-            row(Table::TemplateIndex, "a", ""),
+            row(Table::EVENTS, "m", "run1"),
+            row(Table::EVENTS, "c", "run1"),
+            row(Table::TEMPLATE_INDEX, "a", ""),
         ]))
         .expect("write");
-        runs.write(&sorted(vec![row(Table::Events, "m", "run2")]))
+        runs.write(&sorted(vec![row(Table::EVENTS, "m", "run2")]))
             .expect("write");
         assert_eq!((runs.len(), runs.rows()), (3, 9));
         assert_eq!(
             all(&runs),
             vec![
-                row(Table::Events, "a", "run0"),
-                row(Table::Events, "c", "run1"),
-                row(Table::Events, "m", "run2"),
-                row(Table::Events, "z", "run0 second"),
-                row(Table::TemplateIndex, "a", ""),
-                row(Table::TemplateIndex, "b", ""),
+                row(Table::EVENTS, "a", "run0"),
+                row(Table::EVENTS, "c", "run1"),
+                row(Table::EVENTS, "m", "run2"),
+                row(Table::EVENTS, "z", "run0 second"),
+                row(Table::TEMPLATE_INDEX, "a", ""),
+                row(Table::TEMPLATE_INDEX, "b", ""),
             ]
         );
         let maps = runs.map().expect("map");
@@ -376,7 +376,7 @@ mod tests {
         let mut runs = Runs::create(&path).expect("create");
         assert!(runs.is_empty());
         assert_eq!(std::fs::read_dir(&path).expect("list").count(), 0);
-        runs.write(&sorted(vec![row(Table::Events, "k", "v")]))
+        runs.write(&sorted(vec![row(Table::EVENTS, "k", "v")]))
             .expect("write");
         runs.remove().expect("remove");
         assert!(!path.exists());
@@ -386,7 +386,7 @@ mod tests {
     fn a_damaged_run_is_an_error_naming_its_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut runs = Runs::create(&dir.path().join("runs")).expect("create");
-        runs.write(&sorted(vec![row(Table::Events, "key", "value")]))
+        runs.write(&sorted(vec![row(Table::EVENTS, "key", "value")]))
             .expect("write");
         let file = dir.path().join("runs").join("000000.run");
         let bytes = std::fs::read(&file).expect("read");

@@ -1,5 +1,6 @@
-//! The rows of the write-only folds (the events projection's tables and the subscribers'
-//! history), gathered apart from a write transaction.
+//! The rows of the write-only folds (the events projection's tables, the subscribers'
+//! history, and the generic rows of write-only projections), gathered apart from a write
+//! transaction.
 //!
 //! Those folds read nothing, and their rows depend on the record alone, so a rebuild runs them
 //! on the reading thread into [`WriteOnlyRows`], sorts each batch's rows there and writes them
@@ -7,20 +8,16 @@
 
 use mailshot_domain::EngagementFact;
 use mailshot_domain::log::Offset;
-use mailshot_projections::rollups::Counts;
-use mailshot_projections::{
-    EngagementKey, EventRow, FirstEngagement, LinkKey, Projection, ProjectionWriter, RollupKey,
-    Subscriber,
-};
+use mailshot_projections::{EventRow, RowKey, RowSink};
 
 use super::row_arena::{RowArena, SortedRows};
 use crate::event_rows::{push_fact_rows, push_row};
-use crate::keys::push_history_key;
+use crate::keys::{push_history_key, push_row_key};
 use crate::{StoreError, Table};
 
-/// A [`ProjectionWriter`] for the write-only folds ([`mailshot_processors::fold_write_only`]):
-/// it gathers event rows and history rows and refuses every other call, so a change that made
-/// a write-only fold read or write anything else fails loudly instead of being dropped.
+/// The [`RowSink`] of the write-only folds run apart from the store
+/// (`mailshot_replay::fold_write_only`): it gathers their rows in an arena. A sink cannot
+/// read or call a stateful writer method, so a fold that did would not compile.
 #[derive(Debug, Default)]
 pub struct WriteOnlyRows {
     rows: RowArena,
@@ -40,11 +37,7 @@ impl WriteOnlyRows {
     }
 }
 
-fn refused(call: &'static str) -> StoreError {
-    StoreError::WriteOnlyRows { call }
-}
-
-impl ProjectionWriter for WriteOnlyRows {
+impl RowSink for WriteOnlyRows {
     type Error = StoreError;
 
     fn put_event(&mut self, row: &EventRow) -> Result<(), StoreError> {
@@ -57,54 +50,28 @@ impl ProjectionWriter for WriteOnlyRows {
         Ok(())
     }
 
-    fn add_counts(&mut self, _: &RollupKey, _: &Counts) -> Result<(), StoreError> {
-        Err(refused("add_counts"))
-    }
-
-    fn first_engagement(
-        &mut self,
-        _: &EngagementKey,
-    ) -> Result<Option<FirstEngagement>, StoreError> {
-        Err(refused("first_engagement"))
-    }
-
-    fn set_first_engagement(
-        &mut self,
-        _: &EngagementKey,
-        _: &FirstEngagement,
-    ) -> Result<(), StoreError> {
-        Err(refused("set_first_engagement"))
-    }
-
-    fn subscriber(&mut self, _: &str) -> Result<Option<Subscriber>, StoreError> {
-        Err(refused("subscriber"))
-    }
-
-    fn put_subscriber(&mut self, _: &Subscriber) -> Result<(), StoreError> {
-        Err(refused("put_subscriber"))
-    }
-
     fn add_history(&mut self, email: &str, offset: Offset) -> Result<(), StoreError> {
         self.rows.push_with(
-            Table::History,
+            Table::HISTORY,
             |key| push_history_key(key, email, offset),
             |_| {},
         );
         Ok(())
     }
 
-    fn add_link_counts(&mut self, _: &LinkKey, _: i64, _: i64) -> Result<(), StoreError> {
-        Err(refused("add_link_counts"))
-    }
-
-    fn set_checkpoint(&mut self, _: Projection, _: Offset) -> Result<(), StoreError> {
-        Err(refused("set_checkpoint"))
+    fn put_row(&mut self, table: Table, key: RowKey<'_>, value: &[u8]) -> Result<(), StoreError> {
+        self.rows.push_with(
+            table,
+            |out| push_row_key(out, key),
+            |out| out.extend_from_slice(value),
+        );
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use mailshot_projections::{EventKey, ProjectionReader};
+    use mailshot_projections::{EventKey, Projection, ProjectionReader};
 
     use super::*;
     use crate::LmdbStore;
@@ -136,35 +103,10 @@ mod tests {
         let (first, last) = (first.iter().next().unwrap(), second.iter().next().unwrap());
         let at = sorted
             .iter()
-            .rposition(|r| r.0 == Table::Events && r.1 == last.1)
+            .rposition(|r| r.0 == Table::EVENTS && r.1 == last.1)
             .expect("present");
         assert_eq!(sorted[at].2, last.2);
         assert_eq!(sorted[at - 1].2, first.2);
-    }
-
-    #[test]
-    fn every_other_call_is_refused_by_name() {
-        let mut rows = WriteOnlyRows::default();
-        let err = rows.subscriber("a@example.com").expect_err("refused");
-        assert_eq!(
-            err.to_string(),
-            "the write-only folds run apart from the store and cannot call `subscriber`"
-        );
-        assert!(matches!(
-            rows.add_link_counts(
-                &LinkKey {
-                    url: "https://example.com/a".into(),
-                    template_key: "welcome".into(),
-                    day: 20_000,
-                },
-                1,
-                1
-            ),
-            Err(StoreError::WriteOnlyRows {
-                call: "add_link_counts"
-            })
-        ));
-        assert!(rows.into_sorted().is_empty());
     }
 
     fn history_key(email: &str, offset: Offset) -> Vec<u8> {
@@ -187,12 +129,12 @@ mod tests {
         assert_eq!(
             tables,
             [
-                Table::Events,
-                Table::TemplateIndex,
-                Table::SequenceIndex,
-                Table::History,
-                Table::History,
-                Table::History
+                Table::EVENTS,
+                Table::TEMPLATE_INDEX,
+                Table::SEQUENCE_INDEX,
+                Table::HISTORY,
+                Table::HISTORY,
+                Table::HISTORY
             ]
         );
         let history: Vec<&[u8]> = sorted[3..].iter().map(|r| r.1).collect();
@@ -219,11 +161,11 @@ mod tests {
             rows.put_fact_event(fact).expect("taken");
         }
         let rows = rows.into_sorted();
-        let mut writer = store.begin_rebuild(&[Projection::Events]).expect("begin");
+        let mut writer = store.begin_rebuild(&[Projection::EVENTS]).expect("begin");
         let refs: Vec<RowRef<'_>> = rows.iter().collect();
         writer.append_rows(&refs).expect("in order");
         writer.commit().expect("commit");
-        store.swap_rebuilt(Projection::Events).expect("swap");
+        store.swap_rebuilt(Projection::EVENTS).expect("swap");
         let snapshot = store.snapshot().expect("snapshot");
         for fact in &all {
             let row = EventRow::from_fact(fact);

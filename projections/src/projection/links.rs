@@ -1,17 +1,40 @@
-//! The links fold: clicks and unique clickers per link, template and day. A recipient counts
-//! once per (link, template), on the day of their earliest click of it.
+//! The links projection (docs/design.md §5.5): clicks and unique clickers per link, template
+//! and day. A recipient counts once per (link, template), on the day of their earliest click
+//! of it.
 
 use mailshot_domain::EventType;
-use mailshot_projections::{
-    EngagementKey, EngagementKind, FirstEngagement, LinkKey, ProjectionWriter,
+
+use super::{Digest, ProjectionModule, TableSpec};
+use crate::{
+    EngagementKey, EngagementKind, FirstEngagement, LinkKey, ProjectionWriter, RecordView,
+    RowSink,
 };
 
-use crate::RecordView;
+/// Clicks and unique clickers per link, template and day.
+pub struct Links;
 
-pub(crate) fn fold<W: ProjectionWriter>(
-    record: &RecordView<'_>,
-    w: &mut W,
-) -> Result<(), W::Error> {
+impl ProjectionModule for Links {
+    const NAME: &'static str = "links";
+    const VERSION: u32 = 1;
+    const TABLES: &'static [TableSpec] = &[
+        TableSpec::specialised("links", Digest::Counters),
+        TableSpec::specialised("link_first_click", Digest::Exact),
+    ];
+    const QUERIES: &'static [&'static str] = &["get_link_stats"];
+
+    fn fold_write_only<S: RowSink>(_: &RecordView<'_>, _: &mut S) -> Result<(), S::Error> {
+        Ok(())
+    }
+
+    fn fold_stateful<W: ProjectionWriter>(
+        record: &RecordView<'_>,
+        writer: &mut W,
+    ) -> Result<(), W::Error> {
+        fold(record, writer)
+    }
+}
+
+fn fold<W: ProjectionWriter>(record: &RecordView<'_>, w: &mut W) -> Result<(), W::Error> {
     for fact in record.new_facts() {
         if fact.event_type != EventType::Click {
             continue;

@@ -1,4 +1,4 @@
-//! A log record as the folds see it: parsed once, shared by every projection.
+//! A log record as the folds see it: decoded once, shared by every projection.
 
 use mailshot_domain::log::Offset;
 use mailshot_domain::{EngagementFact, FactId, Input, InputBody};

@@ -1,20 +1,46 @@
-//! The subscribers fold: a row for every address seen, its profile, suppression causes,
-//! unsubscription, executions, and the audit-trail index of the records that concern it.
+//! The subscribers projection (docs/design.md §5.2): a row for every address seen, its
+//! profile, suppression causes, unsubscription, executions, the suppressed list, and the
+//! audit-trail index of the records that concern it (the history, written apart: it reads
+//! nothing).
 
 use mailshot_domain::profile::default_profile;
 use mailshot_domain::{AppEvent, EventType, InputBody, SystemAction, SystemEvent, Timestamp};
-use mailshot_projections::{
-    Execution, ProjectionWriter, Subscriber, SuppressionCause, Unsubscription,
+
+use super::{Digest, ProjectionModule, TableSpec};
+use crate::{
+    Execution, ProjectionWriter, RecordView, RowSink, Subscriber, SuppressionCause,
+    Unsubscription,
 };
 
-use crate::RecordView;
+/// Subscribers: profile, suppression, unsubscription, executions, audit history index.
+pub struct Subscribers;
+
+impl ProjectionModule for Subscribers {
+    const NAME: &'static str = "subscribers";
+    const VERSION: u32 = 1;
+    const TABLES: &'static [TableSpec] = &[
+        TableSpec::specialised("subscribers", Digest::Exact),
+        TableSpec::specialised("suppressed", Digest::Exact),
+        TableSpec::specialised("history", Digest::Exact),
+    ];
+    const QUERIES: &'static [&'static str] =
+        &["get_subscriber", "list_suppressed", "trace_subscriber"];
+
+    fn fold_write_only<S: RowSink>(record: &RecordView<'_>, sink: &mut S) -> Result<(), S::Error> {
+        fold_history(record, sink)
+    }
+
+    fn fold_stateful<W: ProjectionWriter>(
+        record: &RecordView<'_>,
+        writer: &mut W,
+    ) -> Result<(), W::Error> {
+        fold_state(record, writer)
+    }
+}
 
 /// The audit trail: the record's offset under every address it concerns, once each. It reads
 /// nothing, so a rebuild runs it apart from the store.
-pub(crate) fn fold_history<W: ProjectionWriter>(
-    record: &RecordView<'_>,
-    w: &mut W,
-) -> Result<(), W::Error> {
+fn fold_history<S: RowSink>(record: &RecordView<'_>, w: &mut S) -> Result<(), S::Error> {
     match &record.input.body {
         InputBody::Ses(_) => {
             let mut noted: Vec<&str> = Vec::new();
@@ -36,7 +62,7 @@ pub(crate) fn fold_history<W: ProjectionWriter>(
 
 /// Everything but the audit trail: subscriber rows, their profiles, suppression causes,
 /// unsubscriptions and executions.
-pub(crate) fn fold_state<W: ProjectionWriter>(
+fn fold_state<W: ProjectionWriter>(
     record: &RecordView<'_>,
     w: &mut W,
 ) -> Result<(), W::Error> {

@@ -1,16 +1,39 @@
-//! The rollups fold: counts per scope and period, and unique opens/clicks on the day of the
-//! earliest engagement of each (message, recipient).
+//! The rollups projection (docs/design.md §5.4): counts per scope and period, and unique
+//! opens/clicks on the day of the earliest engagement of each (message, recipient).
 
 use mailshot_domain::{EngagementFact, EventType};
-use mailshot_projections::rollups::{Counts, UNIQUE_CLICK, UNIQUE_OPEN};
-use mailshot_projections::{EngagementKey, EngagementKind, FirstEngagement, ProjectionWriter};
 
-use crate::RecordView;
+use super::{Digest, ProjectionModule, TableSpec};
+use crate::rollups::{Counts, UNIQUE_CLICK, UNIQUE_OPEN};
+use crate::{
+    EngagementKey, EngagementKind, FirstEngagement, ProjectionWriter, RecordView, RowSink,
+};
 
-pub(crate) fn fold<W: ProjectionWriter>(
-    record: &RecordView<'_>,
-    w: &mut W,
-) -> Result<(), W::Error> {
+/// Daily, monthly and yearly counts per scope, with unique opens and clicks.
+pub struct Rollups;
+
+impl ProjectionModule for Rollups {
+    const NAME: &'static str = "rollups";
+    const VERSION: u32 = 1;
+    const TABLES: &'static [TableSpec] = &[
+        TableSpec::specialised("rollups", Digest::Counters),
+        TableSpec::specialised("first_engagement", Digest::Exact),
+    ];
+    const QUERIES: &'static [&'static str] = &["get_delivery_stats"];
+
+    fn fold_write_only<S: RowSink>(_: &RecordView<'_>, _: &mut S) -> Result<(), S::Error> {
+        Ok(())
+    }
+
+    fn fold_stateful<W: ProjectionWriter>(
+        record: &RecordView<'_>,
+        writer: &mut W,
+    ) -> Result<(), W::Error> {
+        fold(record, writer)
+    }
+}
+
+fn fold<W: ProjectionWriter>(record: &RecordView<'_>, w: &mut W) -> Result<(), W::Error> {
     for fact in record.new_facts() {
         add(
             w,
