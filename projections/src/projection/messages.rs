@@ -26,7 +26,8 @@ use mailshot_domain::{EngagementFact, Timestamp};
 use serde_json::{Value, json};
 
 use super::{ProjectionModule, Table, TableSpec};
-use crate::query::{QueryError, event_item};
+use crate::query::error::QueryError;
+use crate::query::events::event_item;
 use crate::sort_key::{fact_sort_key, push_sort_key};
 use crate::{
     EventKey, EventRow, ProjectionReader, ProjectionWriter, RecordView, RowKey, RowSink,

@@ -8,7 +8,8 @@
 //! steps for a tool call.
 
 mod args;
-mod events;
+pub(crate) mod error;
+pub(crate) mod events;
 mod links;
 mod stats;
 mod subscriber;
@@ -21,40 +22,9 @@ use serde_json::Value;
 use crate::ProjectionReader;
 
 pub use args::{Args, DEFAULT_LIMIT, MAX_LIMIT};
-pub(crate) use events::event_item;
+pub use error::QueryError;
+
 pub use typed::{DateRange, EventList, EventsQuery, Limit, Query, StatsQuery};
-
-/// Why a query could not be answered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum QueryError {
-    /// An argument is missing or invalid; `name` is the argument as the caller spelled it.
-    #[error("invalid argument `{name}`: {reason}")]
-    InvalidArgument {
-        /// The argument (`startDate`, `limit`, …), or `arguments` or `tool`.
-        name: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The subscriber (or other entity) does not exist.
-    #[error("{0}")]
-    NotFound(String),
-    /// The store failed.
-    #[error("store error: {0}")]
-    Store(String),
-}
-
-impl QueryError {
-    pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> QueryError {
-        QueryError::InvalidArgument {
-            name,
-            reason: reason.into(),
-        }
-    }
-
-    pub(crate) fn store(e: impl std::error::Error) -> QueryError {
-        QueryError::Store(e.to_string())
-    }
-}
 
 /// The names of the tools of the contract, as MCP lists them. Each is answered from one
 /// projection ([`crate::Projection::answering`]).
