@@ -289,16 +289,24 @@ impl LmdbStore {
         })
     }
 
-    /// The live slot of each projection, by [`Projection::index`].
+    /// The live slot of each projection, by [`Projection::index`]: the meta keys
+    /// `slot/<projection>` (slot `a` when absent), read with one cursor (every query's snapshot
+    /// starts here).
     pub(crate) fn live_slots(&self, txn: &RoTxn) -> Result<Slots, StoreError> {
         let mut slots = [0; Projection::COUNT];
-        for &p in Projection::all() {
-            let key = format!("slot/{}", p.name());
-            let v = self
-                .meta
-                .get(txn, key.as_bytes())
-                .map_err(|e| self.lmdb(e))?;
-            slots[p.index()] = usize::from(v.and_then(|v| v.first().copied()).unwrap_or(0) & 1);
+        for row in self
+            .meta
+            .prefix_iter(txn, SLOT_KEY_PREFIX.as_bytes())
+            .map_err(|e| self.lmdb(e))?
+        {
+            let (key, value) = row.map_err(|e| self.lmdb(e))?;
+            let name = &key[SLOT_KEY_PREFIX.len()..];
+            if let Some(p) = Projection::all()
+                .iter()
+                .find(|p| p.name().as_bytes() == name)
+            {
+                slots[p.index()] = usize::from(value.first().copied().unwrap_or(0) & 1);
+            }
         }
         Ok(slots)
     }
@@ -348,7 +356,7 @@ impl LmdbStore {
         let new = old ^ 1;
         self.put_meta(
             &mut txn,
-            &format!("slot/{}", projection.name()),
+            &format!("{SLOT_KEY_PREFIX}{}", projection.name()),
             &[new as u8],
         )?;
         for table in projection.tables() {
@@ -565,6 +573,9 @@ pub struct SlotProgress {
     pub checkpoint: Option<Offset>,
     pub version: Option<u32>,
 }
+
+/// The meta keys of the live slots: `slot/<projection>`.
+const SLOT_KEY_PREFIX: &str = "slot/";
 
 fn slot_name(slot: Slot) -> char {
     if slot == 0 { 'a' } else { 'b' }
