@@ -135,7 +135,19 @@ fn a_data_dir_written_before_the_messages_projection_gets_it_on_open() {
     assert_eq!((progress.checkpoint, progress.version), (None, None));
     drop(writer);
 
-    // The next open backfills it from the log, and leaves every other projection as it was.
+    // The next open backfills it from the log, in one pass (its live slot is not caught up
+    // first: the rebuild replaces it), and leaves every other projection as it was.
+    let out = run_cli(dir.path(), &["ingest", "/dev/null"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "projection messages: stored version None, code version 1: rebuilding from the log"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("replaying messages: "), "{stderr}");
+    assert!(!stderr.contains("catching up"), "{stderr}");
     let writer = Writer::open(dir.path()).unwrap();
     assert!(all_rows(&writer.store) == everything);
     for (id, answer) in ids.iter().zip(&answers) {

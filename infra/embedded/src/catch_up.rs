@@ -13,10 +13,21 @@ use mailshot_store::LmdbStore;
 /// Folds every record past each checkpoint into the dedup index and the live projections.
 /// Returns the number of records folded.
 pub fn catch_up(log: &SegmentLog, store: &LmdbStore) -> Result<u64, EmbeddedError> {
+    catch_up_all_but(log, store, &[])
+}
+
+/// [`catch_up`], leaving out the live slots of `skipped` (projections about to be rebuilt,
+/// whose live slot the rebuild replaces: a projection new to the data dir would otherwise be
+/// folded from the whole log twice).
+pub(crate) fn catch_up_all_but(
+    log: &SegmentLog,
+    store: &LmdbStore,
+    skipped: &[Projection],
+) -> Result<u64, EmbeddedError> {
     let end = log.end_offset()?;
     let ids_from = store.ids_checkpoint()?;
     let mut from: Vec<(Projection, Offset)> = Vec::new();
-    for &p in Projection::all() {
+    for &p in Projection::all().iter().filter(|p| !skipped.contains(p)) {
         from.push((p, store.progress(p, false)?.checkpoint.unwrap_or(0)));
     }
     let start = from

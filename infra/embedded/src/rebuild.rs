@@ -4,6 +4,7 @@
 use mailshot_projections::{Projection, ProjectionWriter, RecordView};
 use mailshot_replay::Digest;
 
+use crate::catch_up::catch_up_all_but;
 use crate::{EmbeddedError, Writer, catch_up, rebuild_batch_size};
 use mailshot_engine::progress::Progress;
 use mailshot_engine::report::VerifyReport;
@@ -14,8 +15,9 @@ use mailshot_store::{Runs, WriteOnlyRows};
 /// completes. Never runs reactors: it has none to run.
 pub fn rebuild(writer: &Writer, projections: &[Projection]) -> Result<u64, EmbeddedError> {
     let (log, store) = (&writer.log, &writer.store);
-    // Live projections first reach the end of the log, so the swap loses nothing.
-    catch_up(log, store)?;
+    // The other live projections (and the dedup index) first reach the end of the log, so the
+    // swap loses nothing; the live slots of those rebuilt are replaced, so not caught up.
+    catch_up_all_but(log, store, projections)?;
     for &p in projections {
         store.reset_rebuild(p)?;
     }
