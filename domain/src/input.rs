@@ -1,4 +1,4 @@
-//! Accepted inputs: what the log stores and what processors fold.
+//! Accepted inputs: what the log stores and what the projections fold.
 
 use std::borrow::Cow;
 

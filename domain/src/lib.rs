@@ -3,7 +3,7 @@
 //! typed reasons an input is rejected.
 //!
 //! Pure and runtime-free: no I/O, no clock. What it is not: storage or folding (see the
-//! `processors` and `projections` crates).
+//! `projections` and `replay` crates).
 
 pub mod compact;
 mod email;

@@ -1,4 +1,4 @@
-//! The store traits: what the processors write through and what the queries read through.
+//! The store traits: what the folds write through and what the queries read through.
 //! The embedded LMDB store and the DynamoDB store implement both.
 
 use mailshot_domain::log::Offset;

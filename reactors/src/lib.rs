@@ -14,7 +14,7 @@
 //! - [`execution`]: Step Functions start/stop intents and deterministic execution names.
 //!
 //! Reactors run on the live tail only, never during replay (docs/design.md §7.3): nothing here is
-//! called by the processors.
+//! called by the folds.
 
 pub mod config;
 pub mod decide;

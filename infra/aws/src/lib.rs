@@ -20,16 +20,18 @@
 //! 2. A record with new identities gets an **offset**: one `UpdateItem ADD` on the counter item
 //!    reserves offsets for every new record of a batch at once. A record that committed part of
 //!    its identities earlier (see 4) keeps the offset its markers name.
-//! 3. The record is folded by the pure processors into a buffering [`store::RecordWriter`]:
-//!    rollup additions are aggregated per row, subscriber and first-engagement rows are read
-//!    (consistently) and written back whole.
+//! 3. The record is folded into every registered projection (`mailshot_replay::fold_record`)
+//!    through a buffering [`store::RecordWriter`]: rollup additions are aggregated per row,
+//!    subscriber and first-engagement rows are read (consistently) and written back whole,
+//!    generic rows (the messages projection's) are put as they are.
 //! 4. Everything is committed in **one `TransactWriteItems`**: the archive item
 //!    (`attribute_not_exists`), a conditional put of the dedupe marker of every new identity
 //!    (`attribute_not_exists`), the event rows, the rollup `ADD`s, the links `ADD`s, the
-//!    history items, and the subscriber and first-engagement rows, each conditioned on the
-//!    version (`ver`) read in 3 (optimistic concurrency: two shards may touch one subscriber
-//!    when an SES record has several recipients). Either all of it happens or none: a
-//!    redelivered record fails its marker conditions and the whole transaction is rejected.
+//!    history items, the generic rows, and the subscriber and first-engagement rows, each
+//!    conditioned on the version (`ver`) read in 3 (optimistic concurrency: two shards may
+//!    touch one subscriber when an SES record has several recipients). Either all of it
+//!    happens or none: a redelivered record fails its marker conditions and the whole
+//!    transaction is rejected.
 //!    A transaction holds at most 100 items, so a record with many recipients is folded in
 //!    several transactions over disjoint subsets of its identities (the fold applies only the
 //!    facts listed as new); each subset is exactly-once by its own markers, and the archive

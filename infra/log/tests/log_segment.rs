@@ -128,7 +128,7 @@ fn round_trip_keeps_identities_raw_bytes_and_times() {
         assert_eq!(log.read_at(i).expect("read_at"), Some(expected(i)));
     }
     assert_eq!(log.read_at(6).expect("read_at"), None);
-    // Through the core's traits, as the processors see it.
+    // Through the core's traits, as the fold driver sees it.
     let via_trait: Vec<LogRecord> = LogReader::read_from(&log, 3)
         .expect("read_from")
         .collect::<Result<_, _>>()
