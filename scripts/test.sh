@@ -26,7 +26,9 @@ PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0
 MOTO_LOG="$(mktemp -t mailshot-moto.XXXXXX.log)"
 "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$MOTO_LOG" 2>&1 &
 MOTO_PID=$!
-trap 'kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
+# SIGKILL: the emulator's state is thrown away anyway, and after a full run (gigabytes of
+# deep-copied tables) a polite shutdown spends minutes freeing memory.
+trap 'kill -9 "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
   if "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/moto-api/data.json', timeout=1)" 2>/dev/null; then
     break
