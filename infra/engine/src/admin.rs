@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::backend::{Backend, BackendError};
 use crate::clock::now;
 use crate::config::Loaded;
-use crate::reactions::outcome_event_id;
+use crate::reactions::{outcome_event_id, uuid_form};
 
 /// A fresh event id for inputs mailshot writes itself: time, process and a counter, hashed.
 pub fn new_event_id(salt: &str) -> String {
@@ -16,17 +16,9 @@ pub fn new_event_id(salt: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let t = now().0;
-    let h =
-        xxhash_rust::xxh3::xxh3_128(format!("{t}/{}/{n}/{salt}", std::process::id()).as_bytes());
-    let hex = format!("{h:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    uuid_form(xxhash_rust::xxh3::xxh3_128(
+        format!("{t}/{}/{n}/{salt}", std::process::id()).as_bytes(),
+    ))
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> BackendError {

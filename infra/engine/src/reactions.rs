@@ -59,9 +59,14 @@ impl std::fmt::Debug for Reactions {
 /// same id, so an outcome appended twice (a retry after a crash) is a duplicate at ingest, and
 /// the runner can tell that an effect was already done by looking the id up.
 pub fn outcome_event_id(kind: &str, cause: &str, key: &str) -> String {
-    let h = xxhash_rust::xxh3::xxh3_128(
+    uuid_form(xxhash_rust::xxh3::xxh3_128(
         format!("mailshot.reactor\x1f{kind}\x1f{cause}\x1f{key}").as_bytes(),
-    );
+    ))
+}
+
+/// A 128-bit hash written as a UUID is (8-4-4-4-12 hex digits): the form of the event ids
+/// mailshot gives the inputs it writes itself.
+pub(crate) fn uuid_form(h: u128) -> String {
     let hex = format!("{h:032x}");
     format!(
         "{}-{}-{}-{}-{}",
